@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { HostId, ModuleId } from '../envelope';
+import { KernelRelease, MacAddress, MiddleboxType } from './common.schema';
+
+/** Kernel core timestamps are seconds since the epoch (fractions allowed). */
+const KernelTs = z.number().nonnegative().max(1e11);
+
+/** One module in the kernel core's report, in the core's own field names. */
+export const KernelModuleEntry = z.object({
+  ID: ModuleId,
+  Activated: z.number().int().min(0).max(1),
+  Count: z.number().int().min(0).max(1e9),
+  ts: KernelTs,
+});
+export const KernelRevokedEntry = z.object({ ID: ModuleId, ts: KernelTs });
+
+/** The kernel core's report, relayed verbatim by the DCA. */
+export const KernelReport = z.object({
+  Installed: z.array(KernelModuleEntry).max(4096),
+  Deprecated: z.array(KernelModuleEntry).max(4096),
+  Revoked: z.array(KernelRevokedEntry).max(4096),
+});
+export type KernelReport = z.infer<typeof KernelReport>;
+export type KernelModuleEntry = z.infer<typeof KernelModuleEntry>;
+
+export const ReportReason = z.enum(['interval', 'request', 'checkin', 'change']);
+
+export const ReportBody = z.object({
+  /** Monotonic per agent run; lets the NCO drop an older report that arrives after a newer one. */
+  seq: z.number().int().min(0),
+  reason: ReportReason,
+  kernel: KernelReport,
+});
+export type ReportBody = z.infer<typeof ReportBody>;
+
+export const CheckinBody = z.object({
+  mac: MacAddress,
+  release: KernelRelease,
+  ip: z.union([z.ipv4(), z.ipv6()]).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  middleboxType: MiddleboxType.optional(),
+  agent: z
+    .object({
+      version: z.string().max(32),
+      driver: z.enum(['simulated', 'linux']),
+    })
+    .optional(),
+});
+export type CheckinBody = z.infer<typeof CheckinBody>;
+
+export const HostIdMode = z.enum(['random', 'sequential', 'ipv4-octet']);
+export type HostIdMode = z.infer<typeof HostIdMode>;
+
+export const CheckinReply = z.object({
+  hostId: HostId,
+  isNew: z.boolean(),
+  reportIntervalMs: z.number().int().min(100),
+});
+export type CheckinReply = z.infer<typeof CheckinReply>;
+
+export const EmptyBody = z.object({}).strict();
+
+/** A device-side refusal or failure the agent reports about itself (bad command, failed write…). */
+export const DeviceIncident = z.object({
+  kind: z.string().min(1).max(64),
+  reason: z.string().max(2048),
+  subject: z.string().max(256).optional(),
+  messageId: z.string().max(64).optional(),
+});

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { defineEvent, defineRequest } from './contract';
+import { CheckinBody, CheckinReply, DeviceIncident, EmptyBody, ReportBody } from './schemas/device.schema';
+import {
+  HostChangedBody,
+  HostLivenessBody,
+  HostRegisteredBody,
+  ReconcileFindingBody,
+} from './schemas/event.schema';
+import { HostsListBody, HostsListReply } from './schemas/host.schema';
+
+type HostParams = { hostId: number };
+
+/**
+ * Every subject of the system, in one place (see docs/subjects.md).
+ *
+ * - `nco.checkin`                 device → NCO, before the device has a host id
+ * - `nco.dev.<hostId>.report`     device → NCO reports (stream NCO_REPORTS)
+ * - `nco.dev.<hostId>.cmd.<verb>` NCO → device commands (request/reply)
+ * - `nco.dev.<hostId>.evt.<kind>` device → NCO incidents
+ * - `nco.cmd.<area>.<verb>`       operator → NCO commands and queries (request/reply)
+ * - `nco.evt.<area>.<kind>`       NCO service events (stream NCO_EVENTS)
+ *
+ * Everything a device may touch sits under `nco.dev.<hostId>.>`, so one permission rule confines it.
+ */
+export const Subjects = {
+  device: {
+    checkin: defineRequest({
+      type: 'dca.checkin',
+      subject: 'nco.checkin',
+      body: CheckinBody,
+      reply: CheckinReply,
+      maxBytes: 4096,
+    }),
+    report: defineEvent<HostParams, typeof ReportBody>({
+      type: 'dca.report',
+      subject: 'nco.dev.{hostId}.report',
+      body: ReportBody,
+      maxBytes: 512 * 1024,
+    }),
+    requestReport: defineRequest<HostParams, typeof EmptyBody, typeof ReportBody>({
+      type: 'dca.cmd.report',
+      subject: 'nco.dev.{hostId}.cmd.report',
+      body: EmptyBody,
+      reply: ReportBody,
+    }),
+    incident: defineEvent<HostParams, typeof DeviceIncident>({
+      type: 'dca.incident',
+      subject: 'nco.dev.{hostId}.evt.incident',
+      body: DeviceIncident,
+    }),
+  },
+  cmd: {
+    hostsList: defineRequest({
+      type: 'nco.cmd.hosts.list',
+      subject: 'nco.cmd.hosts.list',
+      body: HostsListBody,
+      reply: HostsListReply,
+      maxBytes: 256 * 1024,
+      timeoutMs: 10_000,
+    }),
+  },
+  evt: {
+    hostRegistered: defineEvent({ type: 'host.registered', subject: 'nco.evt.host.registered', body: HostRegisteredBody }),
+    hostChanged: defineEvent({ type: 'host.changed', subject: 'nco.evt.host.changed', body: HostChangedBody }),
+    hostOnline: defineEvent({ type: 'host.online', subject: 'nco.evt.host.online', body: HostLivenessBody }),
+    hostOffline: defineEvent({ type: 'host.offline', subject: 'nco.evt.host.offline', body: HostLivenessBody }),
+    finding: defineEvent({ type: 'reconcile.finding', subject: 'nco.evt.reconcile.finding', body: ReconcileFindingBody }),
+  },
+} as const;
+
+/** Durable streams: what a dashboard subscribes to and replays. */
+export const Streams = {
+  reports: {
+    name: 'NCO_REPORTS',
+    subjects: ['nco.dev.*.report'],
+    maxAgeMs: 24 * 3600_000,
+    maxBytes: 2 * 1024 ** 3,
+  },
+  events: {
+    name: 'NCO_EVENTS',
+    subjects: ['nco.evt.>', 'nco.dev.*.evt.>'],
+    maxAgeMs: 7 * 24 * 3600_000,
+    maxBytes: 1024 ** 3,
+  },
+} as const;
+
+/** Queue groups: one per service, so replicas share work and each message is handled once. */
+export const QueueGroups = {
+  orchestrator: 'orchestrator',
+  construct: 'construct-svc',
+  deploy: 'deploy-svc',
+  revoke: 'revoke-svc',
+  monitor: 'monitor-svc',
+  security: 'security-svc',
+} as const;
+
+/** Durable JetStream consumers. */
+export const Consumers = {
+  monitorReports: { stream: Streams.reports.name, durable: 'monitor-reconcile' },
+} as const;
+
+export type AnyBody = z.ZodType;
