@@ -92,3 +92,12 @@ export function loadConfig<S extends z.ZodObject>(schema: S, source: NodeJS.Proc
   }
   return parsed.data;
 }
+
+/** The settings every NCO service reads, with its own default HTTP port. */
+export function serviceSettings(defaultHttpPort: number) {
+  return LoggingSettings.extend(NatsSettings.shape)
+    .extend(DatabaseSettings.shape)
+    .extend(RedisSettings.shape)
+    .extend(HttpSettings.shape)
+    .extend({ HTTP_PORT: env.int(0, 65535).default(defaultHttpPort) });
+}

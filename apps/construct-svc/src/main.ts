@@ -1,0 +1,4 @@
+import { runService } from '@nco/runtime';
+import { constructService } from './app';
+
+void runService(constructService);

@@ -1,0 +1,9 @@
+import { CibModule } from '@nco/cib';
+import { ServiceDefinition } from '@nco/runtime';
+import { DeploySettings } from './settings';
+
+export const deployService: ServiceDefinition<typeof DeploySettings> = {
+  name: 'deploy-svc',
+  settings: DeploySettings,
+  modules: () => [CibModule.forRoot()],
+};

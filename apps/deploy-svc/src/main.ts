@@ -1,0 +1,4 @@
+import { runService } from '@nco/runtime';
+import { deployService } from './app';
+
+void runService(deployService);

@@ -1,0 +1,10 @@
+import { CibModule } from '@nco/cib';
+import { ServiceDefinition } from '@nco/runtime';
+import { HostsModule } from './hosts/hosts.module';
+import { OrchestratorSettings } from './settings';
+
+export const orchestrator: ServiceDefinition<typeof OrchestratorSettings> = {
+  name: 'orchestrator',
+  settings: OrchestratorSettings,
+  modules: () => [CibModule.forRoot(), HostsModule],
+};

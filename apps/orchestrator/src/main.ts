@@ -1,0 +1,4 @@
+import { runService } from '@nco/runtime';
+import { orchestrator } from './app';
+
+void runService(orchestrator);

@@ -1,0 +1,14 @@
+import { env, serviceSettings } from '@nco/runtime';
+import { HostIdMode } from '@nco/events';
+import { z } from 'zod';
+
+export const OrchestratorSettings = serviceSettings(3001).extend({
+  /** How new hosts get their id: random, sequential, or the last octet of their IPv4 address. */
+  HOST_ID_MODE: HostIdMode.default('sequential'),
+  /** How often each DCA reports; told to the DCA at check-in. */
+  REPORT_INTERVAL_MS: env.int(100, 3_600_000).default(5000),
+  CHECKIN_BATCH_SIZE: env.int(1, 10_000).default(500),
+  CHECKIN_BATCH_WAIT_MS: env.int(0, 1000).default(5),
+});
+
+export type OrchestratorConfig = z.infer<typeof OrchestratorSettings>;

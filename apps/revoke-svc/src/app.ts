@@ -1,0 +1,9 @@
+import { CibModule } from '@nco/cib';
+import { ServiceDefinition } from '@nco/runtime';
+import { RevokeSettings } from './settings';
+
+export const revokeService: ServiceDefinition<typeof RevokeSettings> = {
+  name: 'revoke-svc',
+  settings: RevokeSettings,
+  modules: () => [CibModule.forRoot()],
+};

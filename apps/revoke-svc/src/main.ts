@@ -1,0 +1,4 @@
+import { runService } from '@nco/runtime';
+import { revokeService } from './app';
+
+void runService(revokeService);

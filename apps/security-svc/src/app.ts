@@ -1,0 +1,9 @@
+import { CibModule } from '@nco/cib';
+import { ServiceDefinition } from '@nco/runtime';
+import { SecuritySettings } from './settings';
+
+export const securityService: ServiceDefinition<typeof SecuritySettings> = {
+  name: 'security-svc',
+  settings: SecuritySettings,
+  modules: () => [CibModule.forRoot()],
+};

@@ -1,0 +1,4 @@
+import { runService } from '@nco/runtime';
+import { securityService } from './app';
+
+void runService(securityService);
