@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ConfigError, HttpSettings, loadConfig, LoggingSettings } from '../config/config';
 import { startDefaultMetrics } from '../health/metrics';
 import { createLogger } from '../logging/logger';
+import { NatsService } from '../nats/nats.service';
 import { CoreModule } from './core.module';
 
 export interface ServiceDefinition<S extends z.ZodObject> {
@@ -39,6 +40,8 @@ export async function createService<S extends z.ZodObject>(
   const app = await NestFactory.create(root, { bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(NestPinoLogger));
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);
+  // Handlers subscribed during bootstrap; a flush round-trip makes sure the server has them all.
+  await app.get(NatsService).connection.flush();
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.HTTP_PORT;
   logger.info({ port }, `${def.name} started`);
