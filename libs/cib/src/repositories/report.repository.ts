@@ -72,11 +72,19 @@ export class ReportRules {
     return rows.map((r) => ({ hostId: Number(r.host_id), wasOnline: r.was_online as boolean, fresh: r.fresh as boolean }));
   }
 
-  /** Revoked by the core → the deployed row goes, a revocation is recorded once per kernel event. */
+  /**
+   * Revoked by the core → the deployed row goes, a revocation is recorded once per kernel event.
+   * A kernel event already recorded (the core repeats its Revoked list) changes nothing, so a
+   * module deployed again under the same id is not deleted by an old revocation.
+   */
   async applyRevoked(revoked: RevokedModule[]): Promise<FindingRow[]> {
     if (!revoked.length) return [];
     const rows: Row[] = await this.m.query(
-      `WITH v AS (SELECT * FROM unnest($1::int[], $2::int[], $3::float8[]) AS v(host_id, module_id, ts)),
+      `WITH v AS (
+         SELECT * FROM unnest($1::int[], $2::int[], $3::float8[]) AS n(host_id, module_id, ts)
+         WHERE NOT EXISTS (SELECT 1 FROM revocations r
+                           WHERE r.host_id = n.host_id AND r.module_id = n.module_id AND r.kernel_ts = n.ts)
+       ),
        del AS (
          DELETE FROM deployments d USING v WHERE d.host_id = v.host_id AND d.module_id = v.module_id
          RETURNING d.host_id, d.module_id, d.module_name

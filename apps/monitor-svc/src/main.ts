@@ -1,0 +1,4 @@
+import { runService } from '@nco/runtime';
+import { monitor } from './app';
+
+void runService(monitor);

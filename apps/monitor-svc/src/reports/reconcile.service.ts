@@ -1,0 +1,97 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { FindingRow, LivenessRow, ReportRepository } from '@nco/cib';
+import { ROOT_LOGGER } from '@nco/runtime';
+import { Logger } from 'pino';
+import { MonitorEvents } from '../events/monitor-events';
+import { monitorMetrics } from '../metrics';
+import { latestPerHost, livenessOf, moduleLines, Report } from './report-batch';
+
+export interface ReconcileOutcome {
+  /** Hosts whose report was applied (the newest report seen for them). */
+  applied: number;
+  /** Hosts whose report was older than one already applied: liveness only. */
+  stale: number;
+  /** Reports replaced by a newer one of the same host in the batch. */
+  superseded: number;
+  unknownHosts: number[];
+  findings: FindingRow[];
+  cameOnline: number[];
+}
+
+/**
+ * Reconciles a batch of reports against the CIB, the brief's "Report" rules in order:
+ * liveness → revoked → reported (known, pending install, unknown) → missing. One transaction
+ * per batch, so a batch is applied whole or not at all; events go out after the commit.
+ */
+@Injectable()
+export class ReconcileService {
+  private readonly log: Logger;
+  private readonly metrics = monitorMetrics();
+
+  constructor(
+    private readonly reports: ReportRepository,
+    private readonly events: MonitorEvents,
+    @Inject(ROOT_LOGGER) root: Logger,
+  ) {
+    this.log = root.child({ component: 'reconcile' });
+  }
+
+  async reconcile(batch: Report[]): Promise<ReconcileOutcome> {
+    const { latest, superseded } = latestPerHost(batch);
+
+    const { live, findings } = await this.reports.transaction(async (rules) => {
+      const live = await rules.touchLiveness(livenessOf(latest));
+      const fresh = new Set(live.filter((l) => l.fresh).map((l) => l.hostId));
+      const lines = moduleLines(latest.filter((r) => fresh.has(r.hostId)));
+      const revoked = await rules.applyRevoked(lines.revoked);
+      const reported = await rules.applyReported(lines.reported);
+      const missing = await rules.flagMissing(lines.hostIds, lines.reported);
+      return { live, findings: [...revoked, ...reported, ...missing] };
+    });
+
+    const outcome = this.summarise(latest, superseded, live, findings);
+    this.record(outcome, batch.length);
+    await this.events.announce({ findings, online: outcome.cameOnline });
+    return outcome;
+  }
+
+  private summarise(latest: Report[], superseded: number, live: LivenessRow[], findings: FindingRow[]): ReconcileOutcome {
+    const known = new Set(live.map((l) => l.hostId));
+    const applied = live.filter((l) => l.fresh).length;
+    return {
+      applied,
+      stale: live.length - applied,
+      superseded,
+      unknownHosts: latest.filter((r) => !known.has(r.hostId)).map((r) => r.hostId),
+      findings,
+      cameOnline: live.filter((l) => !l.wasOnline).map((l) => l.hostId),
+    };
+  }
+
+  private record(o: ReconcileOutcome, reports: number): void {
+    const m = this.metrics;
+    m.reports.inc({ outcome: 'applied' }, o.applied);
+    m.reports.inc({ outcome: 'stale' }, o.stale);
+    m.reports.inc({ outcome: 'superseded' }, o.superseded);
+    m.reports.inc({ outcome: 'unknown_host' }, o.unknownHosts.length);
+    m.liveness.inc({ to: 'online' }, o.cameOnline.length);
+    for (const hostId of o.unknownHosts) this.log.warn({ hostId }, 'report from a host the CIB does not know; ignored');
+    for (const f of o.findings) {
+      m.findings.inc({ kind: f.kind });
+      this.log.info({ hostId: f.hostId, moduleId: f.moduleId, kind: f.kind, moduleName: f.moduleName }, `finding: ${f.kind}`);
+    }
+    for (const hostId of o.cameOnline) this.log.info({ hostId }, 'host online');
+    this.log.debug(
+      {
+        reports,
+        applied: o.applied,
+        stale: o.stale,
+        superseded: o.superseded,
+        unknownHosts: o.unknownHosts.length,
+        findings: o.findings.length,
+        cameOnline: o.cameOnline.length,
+      },
+      'batch reconciled',
+    );
+  }
+}
