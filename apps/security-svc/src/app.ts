@@ -1,9 +1,10 @@
 import { CibModule } from '@nco/cib';
 import { ServiceDefinition } from '@nco/runtime';
+import { KeysModule } from './keys/keys.module';
 import { SecuritySettings } from './settings';
 
 export const securityService: ServiceDefinition<typeof SecuritySettings> = {
   name: 'security-svc',
   settings: SecuritySettings,
-  modules: () => [CibModule.forRoot()],
+  modules: () => [CibModule.forRoot(), KeysModule],
 };

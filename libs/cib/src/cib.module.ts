@@ -7,6 +7,11 @@ import { cibDataSourceOptions, migrateCib } from './data-source';
 import { AuditRepository } from './repositories/audit.repository';
 import { HostRepository } from './repositories/host.repository';
 import { ReportRepository } from './repositories/report.repository';
+import { BuildRepository } from './repositories/build.repository';
+import { CatalogRepository } from './repositories/catalog.repository';
+import { KeyRepository } from './repositories/key.repository';
+import { OperationRepository } from './repositories/operation.repository';
+import { SymversRepository } from './repositories/symvers.repository';
 
 interface DbConfig {
   DATABASE_URL: string;
@@ -14,7 +19,16 @@ interface DbConfig {
   MIGRATE_ON_START: boolean;
 }
 
-const REPOSITORIES = [HostRepository, ReportRepository, AuditRepository];
+const REPOSITORIES = [
+  HostRepository,
+  ReportRepository,
+  AuditRepository,
+  OperationRepository,
+  BuildRepository,
+  CatalogRepository,
+  KeyRepository,
+  SymversRepository,
+];
 
 @Injectable()
 class CibLifecycle implements OnModuleInit {

@@ -5,3 +5,8 @@ export * from './cib.module';
 export * from './repositories/host.repository';
 export * from './repositories/report.repository';
 export * from './repositories/audit.repository';
+export * from './repositories/operation.repository';
+export * from './repositories/build.repository';
+export * from './repositories/catalog.repository';
+export * from './repositories/key.repository';
+export * from './repositories/symvers.repository';

@@ -11,3 +11,6 @@ export * from './nats/logger';
 export * from './nats/connect';
 export * from './nats/bus';
 export * from './nats/jetstream';
+export * from './schemas/catalog.schema';
+export * from './schemas/build.schema';
+export * from './schemas/keys.schema';

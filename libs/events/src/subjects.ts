@@ -8,6 +8,19 @@ import {
   ReconcileFindingBody,
 } from './schemas/event.schema';
 import { HostsListBody, HostsListReply } from './schemas/host.schema';
+import { CatalogAddBody, CatalogAddReply, CatalogListReply } from './schemas/catalog.schema';
+import {
+  BuildEventBody,
+  BuildRequestBody,
+  BuildsListBody,
+  BuildsListReply,
+  OperationAccepted,
+  OperationGetBody,
+  OperationProgressBody,
+  OperationSummary,
+  SymversReply,
+} from './schemas/build.schema';
+import { KeysGetBody, KeysIssueBody, KeysReply, KeysRewrapReply } from './schemas/keys.schema';
 
 type HostParams = { hostId: number };
 
@@ -44,6 +57,13 @@ export const Subjects = {
       body: EmptyBody,
       reply: ReportBody,
     }),
+    symvers: defineRequest<HostParams, typeof EmptyBody, typeof SymversReply>({
+      type: 'dca.cmd.symvers',
+      subject: 'nco.dev.{hostId}.cmd.symvers',
+      body: EmptyBody,
+      reply: SymversReply,
+      timeoutMs: 5_000,
+    }),
     incident: defineEvent<HostParams, typeof DeviceIncident>({
       type: 'dca.incident',
       subject: 'nco.dev.{hostId}.evt.incident',
@@ -59,6 +79,30 @@ export const Subjects = {
       maxBytes: 256 * 1024,
       timeoutMs: 10_000,
     }),
+    catalogList: defineRequest({ type: 'nco.cmd.catalog.list', subject: 'nco.cmd.catalog.list', body: EmptyBody, reply: CatalogListReply }),
+    catalogAdd: defineRequest({
+      type: 'nco.cmd.catalog.add',
+      subject: 'nco.cmd.catalog.add',
+      body: CatalogAddBody,
+      reply: CatalogAddReply,
+      maxBytes: 900 * 1024,
+    }),
+    build: defineRequest({
+      type: 'nco.cmd.build',
+      subject: 'nco.cmd.build',
+      body: BuildRequestBody,
+      reply: OperationAccepted,
+      maxBytes: 1024 * 1024,
+      timeoutMs: 30_000,
+    }),
+    buildsList: defineRequest({ type: 'nco.cmd.builds.list', subject: 'nco.cmd.builds.list', body: BuildsListBody, reply: BuildsListReply }),
+    keysRewrap: defineRequest({ type: 'nco.cmd.keys.rewrap', subject: 'nco.cmd.keys.rewrap', body: EmptyBody, reply: KeysRewrapReply, timeoutMs: 120_000 }),
+    operationGet: defineRequest({ type: 'nco.cmd.operations.get', subject: 'nco.cmd.operations.get', body: OperationGetBody, reply: OperationSummary }),
+  },
+  /** Service-to-service requests; devices and operators have no permission here. */
+  svc: {
+    keysIssue: defineRequest({ type: 'nco.svc.keys.issue', subject: 'nco.svc.keys.issue', body: KeysIssueBody, reply: KeysReply, maxBytes: 1024, timeoutMs: 30_000 }),
+    keysGet: defineRequest({ type: 'nco.svc.keys.get', subject: 'nco.svc.keys.get', body: KeysGetBody, reply: KeysReply, maxBytes: 1024 * 1024, timeoutMs: 30_000 }),
   },
   evt: {
     hostRegistered: defineEvent({ type: 'host.registered', subject: 'nco.evt.host.registered', body: HostRegisteredBody }),
@@ -66,6 +110,9 @@ export const Subjects = {
     hostOnline: defineEvent({ type: 'host.online', subject: 'nco.evt.host.online', body: HostLivenessBody }),
     hostOffline: defineEvent({ type: 'host.offline', subject: 'nco.evt.host.offline', body: HostLivenessBody }),
     finding: defineEvent({ type: 'reconcile.finding', subject: 'nco.evt.reconcile.finding', body: ReconcileFindingBody }),
+    buildSucceeded: defineEvent({ type: 'build.succeeded', subject: 'nco.evt.build.succeeded', body: BuildEventBody }),
+    buildFailed: defineEvent({ type: 'build.failed', subject: 'nco.evt.build.failed', body: BuildEventBody }),
+    operationProgress: defineEvent({ type: 'operation.progress', subject: 'nco.evt.operation.progress', body: OperationProgressBody }),
   },
 } as const;
 

@@ -1,6 +1,9 @@
 import { AuditLogEntity, OperationEntity, PendingOperationEntity } from './operation.entity';
 import { HostEntity, MiddleboxEntity, SymversEntity } from './host.entity';
 import {
+  BuildFlavorEntity,
+  CatalogModuleEntity,
+  ModuleKeyEntity,
   BuildErrorEntity,
   BuiltModuleEntity,
   DeploymentEntity,
@@ -28,4 +31,7 @@ export const CIB_ENTITIES = [
   OperationEntity,
   PendingOperationEntity,
   AuditLogEntity,
+  CatalogModuleEntity,
+  BuildFlavorEntity,
+  ModuleKeyEntity,
 ];

@@ -20,6 +20,8 @@ export class BuiltModuleEntity {
   @Column({ name: 'req_install', type: 'boolean' }) reqInstall!: boolean;
   @Column({ name: 'operation_id', type: 'uuid', nullable: true }) operationId!: string | null;
   @Column({ name: 'built_at', type: 'timestamptz' }) builtAt!: Date;
+  @Column({ type: 'text', nullable: true }) flavor!: string | null;
+  @Column({ type: 'text' }) toolchain!: 'stamp' | 'kbuild';
 }
 
 @Entity('build_errors')
@@ -99,4 +101,41 @@ export class InverseDeploymentEntity {
   @Column({ name: 'removed_at', type: 'timestamptz', nullable: true }) removedAt!: Date | null;
   @Column({ name: 'last_error', type: 'text', nullable: true }) lastError!: string | null;
   @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+}
+
+@Entity('catalog_modules')
+export class CatalogModuleEntity {
+  @PrimaryColumn({ type: 'text' }) name!: string;
+  @Column({ type: 'text' }) description!: string;
+  @Column({ type: 'text' }) customizes!: string;
+  @Column({ type: 'jsonb' }) metadata!: Record<string, unknown>;
+  @Column({ name: 'source_sha256', type: 'text' }) sourceSha256!: string;
+  /** The module's files: relative path → base64 content. */
+  @Column({ type: 'jsonb' }) files!: Record<string, string>;
+  @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+}
+
+/** A module compiled once for one (source, kernel release, symvers): the template hosts are stamped from. */
+@Entity('build_flavors')
+export class BuildFlavorEntity {
+  @PrimaryColumn({ type: 'text' }) flavor!: string;
+  @Column({ name: 'module_name', type: 'text' }) moduleName!: string;
+  @Column({ name: 'source_sha256', type: 'text' }) sourceSha256!: string;
+  @Column({ type: 'text' }) release!: string;
+  @Column({ name: 'symvers_sha256', type: 'text' }) symversSha256!: string;
+  @Column({ name: 'artifact_ref', type: 'text' }) artifactRef!: string;
+  @Column({ name: 'artifact_sha256', type: 'text' }) artifactSha256!: string;
+  @Column({ name: 'artifact_size', type: 'integer' }) artifactSize!: number;
+  @Column({ name: 'compile_ms', type: 'integer' }) compileMs!: number;
+  @Column({ name: 'compiled_at', type: 'timestamptz' }) compiledAt!: Date;
+}
+
+/** A module key, wrapped (AES-256-GCM) under a key-encryption key named by kek_id. */
+@Entity('module_keys')
+export class ModuleKeyEntity {
+  @PrimaryColumn({ type: 'uuid' }) id!: string;
+  @Column({ type: 'bytea' }) wrapped!: Buffer;
+  @Column({ name: 'kek_id', type: 'text' }) kekId!: string;
+  @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }

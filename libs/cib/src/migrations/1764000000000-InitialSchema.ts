@@ -132,8 +132,10 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         updated_at    timestamptz NOT NULL DEFAULT now()
       )`);
     // One open request per (host, module, kind): repeating a command does not queue it twice.
+    // A build has no module id yet, so the module name (args.module) tells builds apart.
     await q.query(`
-      CREATE UNIQUE INDEX pending_operations_open_uq ON pending_operations (host_id, coalesce(module_id, 0), kind)
+      CREATE UNIQUE INDEX pending_operations_open_uq
+      ON pending_operations (host_id, coalesce(module_id, 0), kind, coalesce(args->>'module', ''))
       WHERE state IN ('pending','sent')`);
     await q.query(`CREATE INDEX pending_operations_due_idx ON pending_operations (not_before) WHERE state IN ('pending','sent')`);
 

@@ -1,0 +1,134 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { OperationEntity, PendingKind } from '../entities';
+
+export interface TargetSpec {
+  hostIds?: number[];
+  labels?: Record<string, string>;
+  all?: true;
+  /** Only hosts with / without a middlebox type; default: only customizable hosts (no middleboxes). */
+  middleboxes?: boolean;
+}
+
+export interface NewOperation {
+  id: string;
+  kind: string;
+  params: Record<string, unknown>;
+  requestedBy?: string | null;
+}
+
+export interface PendingRow {
+  hostId: number;
+  moduleId?: number | null;
+  kind: PendingKind;
+  args: Record<string, unknown>;
+}
+
+/** Operator operations: creation with their pending per-host rows, progress counters, queries. */
+@Injectable()
+export class OperationRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /** The host ids a target selects, in one query. Unknown ids in a list are returned separately. */
+  async resolveTarget(t: TargetSpec): Promise<{ hostIds: number[]; unknown: number[] }> {
+    const mb = t.middleboxes ? 'h.middlebox_type IS NOT NULL' : 'h.middlebox_type IS NULL';
+    if (t.hostIds) {
+      const rows: Array<{ host_id: number }> = await this.ds.query(
+        `SELECT h.host_id FROM hosts h WHERE h.host_id = ANY($1::int[]) AND ${mb} ORDER BY h.host_id`,
+        [t.hostIds],
+      );
+      const found = new Set(rows.map((r) => Number(r.host_id)));
+      return { hostIds: [...found], unknown: t.hostIds.filter((id) => !found.has(id)) };
+    }
+    const rows: Array<{ host_id: number }> = t.labels
+      ? await this.ds.query(`SELECT h.host_id FROM hosts h WHERE h.labels @> $1::jsonb AND ${mb} ORDER BY h.host_id`, [JSON.stringify(t.labels)])
+      : await this.ds.query(`SELECT h.host_id FROM hosts h WHERE ${mb} ORDER BY h.host_id`);
+    return { hostIds: rows.map((r) => Number(r.host_id)), unknown: [] };
+  }
+
+  /**
+   * Writes the operation and its pending rows in one transaction (desired state before any
+   * message leaves). Rows whose (host, module, kind) is already open are not queued again;
+   * returns how many were queued.
+   */
+  async create(op: NewOperation, rows: PendingRow[], m?: EntityManager): Promise<number> {
+    const run = async (tx: EntityManager) => {
+      await tx.query(
+        `INSERT INTO operations (id, kind, status, params, target_count, pending, requested_by)
+         VALUES ($1, $2, 'running', $3, $4, $4, $5)`,
+        [op.id, op.kind, JSON.stringify(op.params), rows.length, op.requestedBy ?? null],
+      );
+      return this.addPending(op.id, rows, tx);
+    };
+    return m ? run(m) : this.ds.transaction(run);
+  }
+
+  async addPending(operationId: string, rows: PendingRow[], m: EntityManager = this.ds.manager): Promise<number> {
+    if (!rows.length) return 0;
+    const inserted: unknown[] = await m.query(
+      `INSERT INTO pending_operations (host_id, module_id, kind, args, operation_id)
+       SELECT h, m, k, a, $5 FROM unnest($1::int[], $2::int[], $3::text[], $4::jsonb[]) AS t(h, m, k, a)
+       ON CONFLICT DO NOTHING
+       RETURNING id`,
+      [rows.map((r) => r.hostId), rows.map((r) => r.moduleId ?? null), rows.map((r) => r.kind), rows.map((r) => JSON.stringify(r.args)), operationId],
+    );
+    return inserted.length;
+  }
+
+  /**
+   * Moves `succeeded` / `failed` hosts out of pending and settles the status once nothing is
+   * pending: succeeded, failed (none succeeded) or partially_failed.
+   */
+  async progress(operationId: string, succeeded: number, failed: number, m: EntityManager = this.ds.manager): Promise<OperationEntity | null> {
+    if (!succeeded && !failed) return null;
+    const rows: Array<Record<string, unknown>> = await m.query(
+      `UPDATE operations SET
+         succeeded = succeeded + $2, failed = failed + $3,
+         pending = greatest(pending - $2 - $3, 0), updated_at = now(),
+         status = CASE WHEN pending - $2 - $3 > 0 THEN status
+                       WHEN failed + $3 = 0 THEN 'succeeded'
+                       WHEN succeeded + $2 = 0 THEN 'failed'
+                       ELSE 'partially_failed' END,
+         finished_at = CASE WHEN pending - $2 - $3 <= 0 THEN now() ELSE NULL END
+       WHERE id = $1 AND status IN ('pending','running')
+       RETURNING *`,
+      [operationId, succeeded, failed],
+    );
+    return rows[0] ? this.ds.getRepository(OperationEntity).create(mapOperation(rows[0])) : null;
+  }
+
+  /** Marks an operation failed as a whole (e.g. nothing could be done), with the reason. */
+  async fail(operationId: string, error: string): Promise<void> {
+    await this.ds.query(
+      `UPDATE operations SET status = 'failed', error = $2, failed = failed + pending, pending = 0, finished_at = now(), updated_at = now()
+       WHERE id = $1 AND status IN ('pending','running')`,
+      [operationId, error],
+    );
+  }
+
+  async get(id: string): Promise<OperationEntity | null> {
+    return this.ds.getRepository(OperationEntity).findOneBy({ id });
+  }
+
+  async recent(limit = 50): Promise<OperationEntity[]> {
+    return this.ds.getRepository(OperationEntity).find({ order: { createdAt: 'DESC' }, take: limit });
+  }
+}
+
+function mapOperation(r: Record<string, unknown>): Partial<OperationEntity> {
+  return {
+    id: r.id as string,
+    kind: r.kind as string,
+    status: r.status as OperationEntity['status'],
+    params: r.params as Record<string, unknown>,
+    targetCount: Number(r.target_count),
+    pending: Number(r.pending),
+    succeeded: Number(r.succeeded),
+    failed: Number(r.failed),
+    error: (r.error as string) ?? null,
+    requestedBy: (r.requested_by as string) ?? null,
+    createdAt: r.created_at as Date,
+    updatedAt: r.updated_at as Date,
+    finishedAt: (r.finished_at as Date) ?? null,
+  };
+}
