@@ -1,0 +1,196 @@
+import { BusLogger, CheckinBody, CheckinReply, isNcoError, NatsBus, ReportBody, Subjects } from '@nco/events';
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { Driver } from '../driver/driver';
+import { AgentRuntime } from './agent-runtime';
+import { backoffDelay, BackoffOptions, DEFAULT_BACKOFF } from './backoff';
+
+export const AGENT_VERSION = '0.1.0';
+
+export interface AgentIdentity {
+  mac: string;
+  release: string;
+  ip?: string;
+  middleboxType?: string;
+}
+
+/** The slice of NatsBus an agent uses, so unit tests can hand in a mock. */
+export type AgentBus = Pick<NatsBus, 'request' | 'publish'>;
+
+export type ReportReason = ReportBody['reason'];
+export type AgentState = 'idle' | 'checking-in' | 'running' | 'stopped';
+
+export interface AgentOptions {
+  bus: AgentBus;
+  driver: Driver;
+  identity: AgentIdentity;
+  runtime: AgentRuntime;
+  logger: BusLogger;
+  backoff?: Partial<BackoffOptions>;
+  /** Log failed check-in attempts at debug level (a fleet logs one summary instead of thousands). */
+  quiet?: boolean;
+  random?: () => number;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<unknown>;
+}
+
+/** Refusals: the NCO answered and said no, so hammering it again soon will not help. */
+const SLOW_RETRY = new Set(['invalid_message', 'invalid_request', 'conflict']);
+
+const abortableSleep = (ms: number, signal: AbortSignal) => sleepFor(ms, undefined, { signal });
+
+/**
+ * One device's agent: checks in until the NCO answers, then reports the kernel state (at check-in,
+ * every interval, and on request) with a rising `seq`, and checks in again after a NATS reconnect
+ * because the NCO may have been reset. Timers and subscriptions belong to the runtime.
+ */
+export class Agent {
+  readonly driver: Driver;
+  hostId?: number;
+  reportIntervalMs?: number;
+  state: AgentState = 'idle';
+  /** Successful check-ins of this run. */
+  checkins = 0;
+  lastCheckinError?: string;
+  private seq = 0;
+  private abort?: AbortController;
+  private started?: Promise<void>;
+  private recheck?: Promise<void>;
+  private readonly backoff: BackoffOptions;
+
+  constructor(private readonly o: AgentOptions) {
+    this.driver = o.driver;
+    this.backoff = { ...DEFAULT_BACKOFF, ...o.backoff };
+  }
+
+  get mac(): string {
+    return this.o.identity.mac;
+  }
+
+  get identity(): Readonly<AgentIdentity> {
+    return this.o.identity;
+  }
+
+  /** Checks in (retrying until it works or stop() is called), publishes the check-in report, starts reporting. */
+  start(): Promise<void> {
+    if (this.state === 'checking-in' || this.state === 'running') return this.started ?? Promise.resolve();
+    const abort = (this.abort = new AbortController());
+    this.state = 'checking-in';
+    this.started = this.checkin(abort.signal).then(async (reply) => {
+      if (!reply || abort.signal.aborted) return;
+      this.accept(reply);
+      this.state = 'running';
+      this.o.runtime.attach(this);
+      await this.report('checkin');
+    });
+    return this.started;
+  }
+
+  /** After a reconnect: the NCO may have lost us, so check in again while reporting goes on. */
+  checkInAgain(): Promise<void> {
+    if (this.state !== 'running' || !this.abort) return Promise.resolve();
+    if (this.recheck) return this.recheck;
+    const signal = this.abort.signal;
+    const p = this.checkin(signal)
+      .then(async (reply) => {
+        if (!reply || signal.aborted) return;
+        const previous = this.hostId;
+        this.accept(reply);
+        this.o.runtime.attach(this, previous);
+        await this.report('checkin');
+      })
+      .finally(() => {
+        if (this.recheck === p) this.recheck = undefined;
+      });
+    this.recheck = p;
+    return p;
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'idle') return;
+    this.abort?.abort();
+    this.recheck = undefined;
+    this.state = 'stopped';
+    this.o.runtime.detach(this);
+  }
+
+  /** Publishes the current kernel report; a failure is logged and the next interval tries again. */
+  async report(reason: ReportReason): Promise<ReportBody | undefined> {
+    const hostId = this.hostId;
+    if (hostId === undefined || this.state !== 'running') return undefined;
+    let body: ReportBody;
+    try {
+      body = await this.buildReport(reason);
+    } catch (e) {
+      this.o.logger.error({ hostId, reason, err: (e as Error).message }, 'driver could not produce a report');
+      return undefined;
+    }
+    return this.publish(hostId, body) ? body : undefined;
+  }
+
+  /** The answer to the NCO's report request; also published, so the report stream has it. */
+  async answerReportRequest(): Promise<ReportBody> {
+    const body = await this.buildReport('request');
+    if (this.hostId !== undefined) this.publish(this.hostId, body);
+    return body;
+  }
+
+  private async buildReport(reason: ReportReason): Promise<ReportBody> {
+    const kernel = await this.driver.report();
+    // seq is taken after the driver answered, right before publishing, so it rises in publish order.
+    return { seq: this.seq++, reason, kernel };
+  }
+
+  private publish(hostId: number, body: ReportBody): boolean {
+    try {
+      this.o.bus.publish(Subjects.device.report, { hostId }, body, { hostId });
+      return true;
+    } catch (e) {
+      this.o.logger.warn({ hostId, seq: body.seq, err: (e as Error).message }, 'report not published; the next one retries');
+      return false;
+    }
+  }
+
+  private checkinBody(): CheckinBody {
+    const { mac, release, ip, middleboxType } = this.o.identity;
+    const body: CheckinBody = { mac, release, agent: { version: AGENT_VERSION, driver: this.driver.kind } };
+    if (ip) body.ip = ip;
+    if (middleboxType) body.middleboxType = middleboxType;
+    return body;
+  }
+
+  /** Asks until the NCO answers; resolves undefined when stopped first. */
+  private async checkin(signal: AbortSignal): Promise<CheckinReply | undefined> {
+    const body = this.checkinBody();
+    const log = this.o.logger;
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      try {
+        const reply = await this.o.runtime.limit(() => this.o.bus.request(Subjects.device.checkin, undefined, body));
+        this.lastCheckinError = undefined;
+        return signal.aborted ? undefined : reply;
+      } catch (e) {
+        if (signal.aborted) return undefined;
+        const code = isNcoError(e) ? e.code : 'internal';
+        const slow = SLOW_RETRY.has(code);
+        const retryInMs = backoffDelay(attempt, slow, this.backoff, this.o.random);
+        this.lastCheckinError = `${code}: ${(e as Error).message}`;
+        const level = this.o.quiet ? 'debug' : slow ? 'error' : 'warn';
+        log[level]({ mac: body.mac, attempt: attempt + 1, code, err: (e as Error).message, retryInMs }, slow ? 'check-in refused by the NCO, retrying slowly' : 'check-in failed, retrying');
+        try {
+          await (this.o.sleep ?? abortableSleep)(retryInMs, signal);
+        } catch {
+          return undefined; // aborted by stop()
+        }
+      }
+    }
+    return undefined;
+  }
+
+  private accept(reply: CheckinReply): void {
+    const previous = this.hostId;
+    this.hostId = reply.hostId;
+    this.reportIntervalMs = reply.reportIntervalMs;
+    this.checkins++;
+    const fields = { mac: this.mac, hostId: reply.hostId, isNew: reply.isNew, reportIntervalMs: reply.reportIntervalMs };
+    if (previous !== undefined && previous !== reply.hostId) this.o.logger.warn({ ...fields, previousHostId: previous }, 'host id changed at check-in');
+    else this.o.logger[this.o.quiet ? 'debug' : 'info'](fields, 'checked in');
+  }
+}

@@ -1,0 +1,110 @@
+import {
+  BusLogger,
+  decodeEnvelope,
+  encode,
+  ERROR_TYPE,
+  isNcoError,
+  makeEnvelope,
+  NatsBus,
+  NcoError,
+  RequestContract,
+  Subjects,
+} from '@nco/events';
+import { Msg } from 'nats';
+import { DriverError } from '../driver/driver';
+import type { Agent } from './agent';
+
+interface Command {
+  contract: RequestContract<{ hostId: number }, any, any>;
+  run(agent: Agent, body: unknown): Promise<unknown>;
+}
+
+/** NCO → device commands by verb, the last token of `nco.dev.<hostId>.cmd.<verb>`. */
+const COMMANDS: Record<string, Command> = {
+  report: { contract: Subjects.device.requestReport, run: (agent) => agent.answerReportRequest() },
+};
+
+// Derived from a command contract so the prefix is written once, in libs/events.
+const CMD_PATTERN = Subjects.device.requestReport.pattern.split('.').slice(0, -1).concat('>').join('.');
+const HOST_TOKEN = Subjects.device.requestReport.pattern.split('.').indexOf('*');
+const VERB_TOKEN = CMD_PATTERN.split('.').length - 1;
+
+/** `nco.dev.<hostId>.cmd.>`, or every device's commands when no host id is given. */
+export function commandSubject(hostId?: number): string {
+  return hostId === undefined ? CMD_PATTERN : CMD_PATTERN.replace('*', String(hostId));
+}
+
+/**
+ * Delivers command requests to agents: one subscription can serve one device or a whole fleet.
+ * Each message is checked against its contract and must name the host it arrived for; a refusal
+ * gets an `error` reply and a device incident. A device that is not running does not answer, as
+ * an offline device would not.
+ */
+export class CommandRouter {
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly bus: Pick<NatsBus, 'publish'>,
+    private readonly find: (hostId: number) => Agent | undefined,
+    private readonly log: BusLogger,
+  ) {}
+
+  /** The subscription callback. */
+  readonly onMessage = (err: Error | null, msg: Msg): void => {
+    if (err) {
+      this.log.error({ err: err.message }, 'command subscription error');
+      return;
+    }
+    const p = this.handle(msg).finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  };
+
+  /** Resolves when every command being handled has been answered. */
+  async drained(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async handle(msg: Msg): Promise<void> {
+    const tokens = msg.subject.split('.');
+    const hostId = Number(tokens[HOST_TOKEN]);
+    const agent = this.find(hostId);
+    if (!agent || agent.state !== 'running') return;
+    const command = COMMANDS[tokens[VERB_TOKEN]];
+    let env: { id?: string; operationId?: string; hostId?: number; body?: unknown } = {};
+    try {
+      if (!command || tokens.length !== VERB_TOKEN + 1) throw new NcoError('invalid_request', `unknown command ${tokens.slice(VERB_TOKEN).join('.')}`);
+      env = decodeEnvelope(msg.data, command.contract.envelope, command.contract.maxBytes);
+      if (env.hostId !== undefined && env.hostId !== hostId) {
+        throw new NcoError('invalid_request', `command is meant for host ${env.hostId}, not ${hostId}`);
+      }
+      const result = await command.run(agent, env.body);
+      this.respond(msg, makeEnvelope(command.contract.replyType, result, { operationId: env.operationId, hostId }));
+    } catch (e) {
+      const err = toNcoError(e);
+      if (err.code === 'internal') this.log.error({ hostId, subject: msg.subject, err: e }, 'command failed');
+      else this.log.warn({ hostId, subject: msg.subject, err: err.message }, 'command refused');
+      this.respond(msg, makeEnvelope(ERROR_TYPE, err.toBody(), { operationId: env.operationId, hostId }));
+      this.incident(hostId, msg.subject, err, env.id);
+    }
+  }
+
+  private respond(msg: Msg, env: unknown): void {
+    if (msg.reply) msg.respond(encode(env));
+  }
+
+  private incident(hostId: number, subject: string, err: NcoError, messageId?: string): void {
+    try {
+      const body = { kind: err.code === 'internal' ? 'command_failed' : 'command_refused', reason: err.message.slice(0, 2048), subject, messageId };
+      this.bus.publish(Subjects.device.incident, { hostId }, body, { hostId });
+    } catch (e) {
+      this.log.warn({ hostId, err: (e as Error).message }, 'incident not published');
+    }
+  }
+}
+
+function toNcoError(e: unknown): NcoError {
+  if (isNcoError(e)) return e;
+  // The device could not do what was asked: the driver's text is the answer the NCO records.
+  if (e instanceof DriverError) return new NcoError('invalid_request', e.message);
+  return new NcoError('internal', 'device agent error');
+}

@@ -1,0 +1,50 @@
+import { connectNats, NatsBus } from '@nco/events';
+import { Agent } from './agent/agent';
+import { SoloRuntime } from './agent/solo.runtime';
+import { createDriver, DriverNotImplementedError } from './driver/create-driver';
+import { exitOnConfigError, onShutdown } from './process';
+import { createLogger } from './runtime';
+import { DcaConfig, loadDcaConfig } from './settings';
+
+/** One Device Customization Agent: check in, report, answer the NCO; stop cleanly on a signal. */
+async function main(): Promise<void> {
+  let config: DcaConfig;
+  try {
+    config = loadDcaConfig();
+  } catch (e) {
+    exitOnConfigError('dca', e);
+  }
+  const logger = createLogger('dca', config, { mac: config.DCA_MAC });
+  let driver;
+  try {
+    driver = await createDriver(config.DCA_DRIVER, config.DCA_STATE_DIR);
+  } catch (e) {
+    if (e instanceof DriverNotImplementedError) {
+      process.stderr.write(`dca: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const nc = await connectNats(
+    { servers: config.NATS_URL, name: `dca-${config.DCA_MAC}`, user: config.NATS_USER, pass: config.NATS_PASS, token: config.NATS_TOKEN },
+    logger.child({ component: 'nats' }),
+  );
+  const bus = new NatsBus(nc, logger);
+  const runtime = new SoloRuntime(bus, logger);
+  const agent = new Agent({
+    bus,
+    driver,
+    runtime,
+    logger,
+    identity: { mac: config.DCA_MAC, release: config.DCA_RELEASE, ip: config.DCA_IP, middleboxType: config.DCA_MIDDLEBOX_TYPE },
+  });
+  onShutdown(logger, async () => {
+    await agent.stop();
+    await runtime.drained();
+    await bus.close();
+  });
+  logger.info({ driver: driver.kind, release: config.DCA_RELEASE, stateDir: config.DCA_STATE_DIR }, 'dca starting');
+  await agent.start();
+}
+
+main().catch((e) => exitOnConfigError('dca', e));
