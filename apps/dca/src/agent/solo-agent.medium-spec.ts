@@ -1,0 +1,49 @@
+import { connectNats, NatsBus, silentLogger, Subjects } from '@nco/events';
+import { pollUntil } from '@nco/events/testing';
+import { randomInt } from 'node:crypto';
+import { SimulatedDriver } from '../driver/simulated.driver';
+import { FakeNco } from '../fleet/fake-nco';
+import { Agent } from './agent';
+import { SoloRuntime } from './solo.runtime';
+
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+
+/** One DCA as main.ts runs it: its own connection, timer and command subscription. */
+describe('Agent with SoloRuntime (real NATS)', () => {
+  let ncoBus: NatsBus;
+  let dcaBus: NatsBus;
+  let nco: FakeNco;
+
+  beforeAll(async () => {
+    ncoBus = new NatsBus(await connectNats({ servers: NATS_URL, name: 'fake-nco', failFast: true }, silentLogger), silentLogger);
+    dcaBus = new NatsBus(await connectNats({ servers: NATS_URL, name: 'dca', failFast: true }, silentLogger), silentLogger);
+    nco = new FakeNco(ncoBus, { firstHostId: randomInt(1_000_000, 2_000_000_000), reportIntervalMs: 100, watchReports: true });
+    await nco.start();
+  });
+
+  afterAll(async () => {
+    nco.stop();
+    await Promise.all([ncoBus.close(), dcaBus.close()]);
+  });
+
+  it('checks in, reports on its interval, answers requests, and goes silent when stopped', async () => {
+    const runtime = new SoloRuntime(dcaBus, silentLogger);
+    const driver = new SimulatedDriver();
+    const agent = new Agent({ bus: dcaBus, driver, runtime, logger: silentLogger, identity: { mac: '02:ff:00:00:00:01', release: '6.1.0-27-amd64', ip: '10.1.2.3' } });
+    await agent.start();
+    const hostId = agent.hostId as number;
+    expect(nco.lastCheckin.get('02:ff:00:00:00:01')).toMatchObject({ ip: '10.1.2.3', agent: { driver: 'simulated' } });
+    await pollUntil(() => nco.reports.get(hostId)!.count >= 3, 'interval reports');
+    expect(nco.reports.get(hostId)!.outOfOrder).toBe(0);
+
+    await driver.install(Buffer.from('ko'), { moduleId: 3, params: { activate: 0 } });
+    const reply = await ncoBus.request(Subjects.device.requestReport, { hostId }, {}, { hostId });
+    expect(reply.kernel.Installed).toEqual([expect.objectContaining({ ID: 3, Activated: 0 })]);
+
+    await agent.stop();
+    await runtime.drained();
+    await dcaBus.nc.flush();
+    // No subscription left: the request finds no responder at all.
+    await expect(ncoBus.request(Subjects.device.requestReport, { hostId }, {})).rejects.toMatchObject({ code: 'unavailable' });
+  });
+});

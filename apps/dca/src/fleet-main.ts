@@ -1,0 +1,34 @@
+import { Fleet } from './fleet/fleet';
+import { FleetConfig, FleetSettings } from './fleet/fleet.settings';
+import { exitOnConfigError, onShutdown } from './process';
+import { createLogger, loadConfig } from './runtime';
+
+/** Runs FLEET_SIZE simulated DCAs (plus FLEET_MIDDLEBOXES) over one NATS connection. */
+async function main(): Promise<void> {
+  let config: FleetConfig;
+  try {
+    config = loadConfig(FleetSettings);
+  } catch (e) {
+    exitOnConfigError('dca-fleet', e);
+  }
+  const logger = createLogger('dca-fleet', config);
+  const fleet = new Fleet({
+    nats: { servers: config.NATS_URL, name: `dca-fleet@${process.pid}`, user: config.NATS_USER, pass: config.NATS_PASS, token: config.NATS_TOKEN },
+    size: config.FLEET_SIZE,
+    release: config.FLEET_RELEASE,
+    macPrefix: config.FLEET_MAC_PREFIX,
+    middleboxes: config.FLEET_MIDDLEBOXES,
+    stateDir: config.FLEET_STATE_DIR,
+    checkinConcurrency: config.FLEET_CHECKIN_CONCURRENCY,
+    logger,
+  });
+  onShutdown(logger, () => fleet.stop());
+  const startedAt = Date.now();
+  logger.info({ size: config.FLEET_SIZE, middleboxes: config.FLEET_MIDDLEBOXES, release: config.FLEET_RELEASE }, 'fleet starting');
+  await fleet.start();
+  if (fleet.checkedIn === fleet.devices.length) {
+    logger.info({ devices: fleet.devices.length, ms: Date.now() - startedAt, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) }, 'all devices checked in');
+  }
+}
+
+main().catch((e) => exitOnConfigError('dca-fleet', e));
