@@ -53,6 +53,13 @@ export interface BuiltBatch {
 
 const MAX_PRIORITY = 65534;
 
+export interface BuildFilter {
+  hostId?: number;
+  module?: string;
+  operationId?: string;
+  limit?: number;
+}
+
 /** Builds: claiming pending build requests, compiled flavors, and recording results set-based. */
 @Injectable()
 export class BuildRepository {
@@ -64,9 +71,12 @@ export class BuildRepository {
   /** Takes the due pending builds of an operation (each row goes to exactly one worker). */
   async claim(operationId: string): Promise<BuildClaim[]> {
     const rows: Array<{ id: string; host_id: number; args: BuildArgs }> = await this.ds.query(
-      `UPDATE pending_operations SET state = 'sent', attempts = attempts + 1, updated_at = now()
-       WHERE operation_id = $1 AND kind = 'build' AND state = 'pending' AND not_before <= now()
-       RETURNING id, host_id, args`,
+      `WITH claimed AS (
+         UPDATE pending_operations SET state = 'sent', attempts = attempts + 1, updated_at = now()
+         WHERE operation_id = $1 AND kind = 'build' AND state = 'pending' AND not_before <= now()
+         RETURNING id, host_id, args
+       )
+       SELECT * FROM claimed`,
       [operationId],
     );
     return rows.map((r) => ({ pendingId: r.id, hostId: Number(r.host_id), args: r.args }));
@@ -99,8 +109,11 @@ export class BuildRepository {
     if (!claims.length) return;
     await this.ds.transaction(async (m) => {
       const failed: unknown[] = await m.query(
-        `UPDATE pending_operations SET state = 'failed', last_error = left($2, 2000), updated_at = now()
-         WHERE id = ANY($1::uuid[]) AND state IN ('pending','sent') RETURNING id`,
+        `WITH failed AS (
+           UPDATE pending_operations SET state = 'failed', last_error = left($2, 2000), updated_at = now()
+           WHERE id = ANY($1::uuid[]) AND state IN ('pending','sent') RETURNING id
+         )
+         SELECT id FROM failed`,
         [claims.map((c) => c.pendingId), error],
       );
       await m.query(
@@ -195,6 +208,47 @@ export class BuildRepository {
       [hostIds, priority],
     );
     return rows.map((r) => ({ hostId: Number(r.host_id), moduleId: Number(r.module_id) }));
+  }
+
+  async listBuilt(f: BuildFilter) {
+    const rows: Array<Record<string, unknown>> = await this.ds.query(
+      `SELECT host_id, module_id, module_name, active_mode, priority, apply_now, artifact_sha256, artifact_size, req_install, built_at, operation_id
+       FROM built_modules
+       WHERE ($1::int IS NULL OR host_id = $1) AND ($2::text IS NULL OR module_name = $2) AND ($3::uuid IS NULL OR operation_id = $3)
+       ORDER BY built_at DESC, host_id LIMIT $4`,
+      [f.hostId ?? null, f.module ?? null, f.operationId ?? null, f.limit ?? 100],
+    );
+    return rows.map((r) => ({
+      hostId: Number(r.host_id),
+      moduleId: Number(r.module_id),
+      moduleName: r.module_name as string,
+      activeMode: Number(r.active_mode),
+      priority: Number(r.priority),
+      applyNow: r.apply_now as boolean,
+      artifactSha256: (r.artifact_sha256 as string) ?? null,
+      artifactSize: r.artifact_size === null ? null : Number(r.artifact_size),
+      reqInstall: r.req_install as boolean,
+      builtAt: r.built_at as Date,
+      operationId: (r.operation_id as string) ?? null,
+    }));
+  }
+
+  async listErrors(f: BuildFilter) {
+    const rows: Array<Record<string, unknown>> = await this.ds.query(
+      `SELECT id, host_id, module_name, release, error, operation_id, created_at FROM build_errors
+       WHERE ($1::int IS NULL OR host_id = $1) AND ($2::text IS NULL OR module_name = $2) AND ($3::uuid IS NULL OR operation_id = $3)
+       ORDER BY created_at DESC, id LIMIT $4`,
+      [f.hostId ?? null, f.module ?? null, f.operationId ?? null, f.limit ?? 100],
+    );
+    return rows.map((r) => ({
+      id: r.id as string,
+      hostId: r.host_id === null ? null : Number(r.host_id),
+      moduleName: r.module_name as string,
+      release: (r.release as string) ?? null,
+      error: r.error as string,
+      operationId: (r.operation_id as string) ?? null,
+      createdAt: r.created_at as Date,
+    }));
   }
 
   private async nextModuleIds(m: EntityManager, hostIds: number[]): Promise<Map<number, number>> {

@@ -54,11 +54,13 @@ export class OperationRepository {
   async create(op: NewOperation, rows: PendingRow[], m?: EntityManager): Promise<number> {
     const run = async (tx: EntityManager) => {
       await tx.query(
-        `INSERT INTO operations (id, kind, status, params, target_count, pending, requested_by)
-         VALUES ($1, $2, 'running', $3, $4, $4, $5)`,
-        [op.id, op.kind, JSON.stringify(op.params), rows.length, op.requestedBy ?? null],
+        `INSERT INTO operations (id, kind, status, params, requested_by) VALUES ($1, $2, 'running', $3, $4)`,
+        [op.id, op.kind, JSON.stringify(op.params), op.requestedBy ?? null],
       );
-      return this.addPending(op.id, rows, tx);
+      const queued = await this.addPending(op.id, rows, tx);
+      // Counted from what was queued: a host whose identical request is already open is not a target twice.
+      await tx.query(`UPDATE operations SET target_count = $2, pending = $2 WHERE id = $1`, [op.id, queued]);
+      return queued;
     };
     return m ? run(m) : this.ds.transaction(run);
   }
@@ -82,7 +84,7 @@ export class OperationRepository {
   async progress(operationId: string, succeeded: number, failed: number, m: EntityManager = this.ds.manager): Promise<OperationEntity | null> {
     if (!succeeded && !failed) return null;
     const rows: Array<Record<string, unknown>> = await m.query(
-      `UPDATE operations SET
+      `WITH upd AS (UPDATE operations SET
          succeeded = succeeded + $2, failed = failed + $3,
          pending = greatest(pending - $2 - $3, 0), updated_at = now(),
          status = CASE WHEN pending - $2 - $3 > 0 THEN status
@@ -91,7 +93,8 @@ export class OperationRepository {
                        ELSE 'partially_failed' END,
          finished_at = CASE WHEN pending - $2 - $3 <= 0 THEN now() ELSE NULL END
        WHERE id = $1 AND status IN ('pending','running')
-       RETURNING *`,
+       RETURNING *)
+       SELECT * FROM upd`,
       [operationId, succeeded, failed],
     );
     return rows[0] ? this.ds.getRepository(OperationEntity).create(mapOperation(rows[0])) : null;
@@ -100,7 +103,7 @@ export class OperationRepository {
   /** Marks an operation failed as a whole (e.g. nothing could be done), with the reason. */
   async fail(operationId: string, error: string): Promise<void> {
     await this.ds.query(
-      `UPDATE operations SET status = 'failed', error = $2, failed = failed + pending, pending = 0, finished_at = now(), updated_at = now()
+      `WITH upd AS (UPDATE operations SET status = 'failed', error = $2, failed = failed + pending, pending = 0, finished_at = now(), updated_at = now()
        WHERE id = $1 AND status IN ('pending','running')`,
       [operationId, error],
     );

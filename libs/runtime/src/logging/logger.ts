@@ -1,4 +1,4 @@
-import pino, { Logger, TransportTargetOptions } from 'pino';
+import pino, { DestinationStream, Logger, TransportTargetOptions } from 'pino';
 import { z } from 'zod';
 import { LoggingSettings } from '../config/config';
 
@@ -9,7 +9,7 @@ export type LogSettings = z.infer<typeof LoggingSettings>;
  * optional size-rotated file with a bounded number of files (pino-roll). Every line carries
  * `service` and `hostname`; callers add hostId / moduleId / operationId with child loggers.
  */
-export function createLogger(service: string, s: LogSettings, base: Record<string, unknown> = {}): Logger {
+export function createLogger(service: string, s: LogSettings, base: Record<string, unknown> = {}, destination?: DestinationStream): Logger {
   const targets: TransportTargetOptions[] = [];
   if (s.LOG_FORMAT === 'pretty') {
     targets.push({ target: 'pino-pretty', level: s.LOG_LEVEL, options: { destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } });
@@ -27,7 +27,7 @@ export function createLogger(service: string, s: LogSettings, base: Record<strin
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: ['*.key', '*.hexKey', '*.password', '*.pass', '*.token', 'key', 'hexKey'], censor: '[redacted]' },
   };
-  if (targets.length === 0) return pino(options);
+  if (targets.length === 0) return destination ? pino(options, destination) : pino(options);
   if (s.LOG_FORMAT === 'json') targets.push({ target: 'pino/file', level: s.LOG_LEVEL, options: { destination: 1 } });
   return pino(options, pino.transport({ targets }));
 }
