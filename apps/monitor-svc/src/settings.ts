@@ -18,6 +18,8 @@ export const MonitorSettings = LoggingSettings.extend(NatsSettings.shape)
     REPORT_BATCH_WAIT_MS: env.int(0, 1000).default(15),
     /** Batches applied at once (each in its own transaction); 2 overlaps decoding with the database. */
     REPORT_BATCH_CONCURRENCY: env.int(1, 8).default(2),
+    /** A report pulled but not acked within this time (replica died) goes to another replica. */
+    REPORT_ACK_WAIT_MS: env.int(1000, 600_000).default(30_000),
     /** Delay before a batch whose transaction failed is delivered again. */
     REPORT_RETRY_DELAY_MS: env.int(0, 600_000).default(2000),
     /** How often each DCA reports (the orchestrator tells the DCAs the same value). */

@@ -1,11 +1,10 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { HostRepository } from '@nco/cib';
 import { ROOT_LOGGER, SERVICE_CONFIG } from '@nco/runtime';
 import { Logger } from 'pino';
 import { MonitorEvents } from '../events/monitor-events';
 import { monitorMetrics } from '../metrics';
 import { MonitorConfig } from '../settings';
-import { HostStatsRepository } from './host-stats.repository';
+import { LivenessRepository } from './liveness.repository';
 
 /**
  * Every LIVENESS_SWEEP_MS: hosts silent for OFFLINE_AFTER_MS go offline (one UPDATE … RETURNING,
@@ -21,8 +20,7 @@ export class LivenessSweep implements OnApplicationBootstrap, OnModuleDestroy {
   private stopped = false;
 
   constructor(
-    private readonly hosts: HostRepository,
-    private readonly stats: HostStatsRepository,
+    private readonly hosts: LivenessRepository,
     private readonly events: MonitorEvents,
     @Inject(SERVICE_CONFIG) private readonly config: MonitorConfig,
     @Inject(ROOT_LOGGER) root: Logger,
@@ -48,7 +46,7 @@ export class LivenessSweep implements OnApplicationBootstrap, OnModuleDestroy {
     }
     this.metrics.liveness.inc({ to: 'offline' }, changed.length);
     await this.events.announce({ offline: changed });
-    const counts = await this.stats.countByLiveness();
+    const counts = await this.hosts.countByLiveness();
     this.metrics.hosts.set({ state: 'online' }, counts.online);
     this.metrics.hosts.set({ state: 'offline' }, counts.offline);
     return changed.map((h) => h.hostId);

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module';
-import { HostStatsRepository } from './host-stats.repository';
+import { LivenessRepository } from './liveness.repository';
 import { LivenessSweep } from './liveness-sweep';
 
-@Module({ imports: [EventsModule], providers: [HostStatsRepository, LivenessSweep] })
+@Module({ imports: [EventsModule], providers: [LivenessRepository, LivenessSweep] })
 export class LivenessModule {}

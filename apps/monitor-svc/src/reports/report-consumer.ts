@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ensurePullConsumer, Streams } from '@nco/events';
 import { NatsService, ROOT_LOGGER, SERVICE_CONFIG } from '@nco/runtime';
-import { ConsumerMessages, DeliverPolicy, JsMsg } from 'nats';
+import { ConsumerMessages, DeliverPolicy, JsMsg, nanos } from 'nats';
 import { Logger } from 'pino';
 import { monitorMetrics } from '../metrics';
 import { MonitorConfig } from '../settings';
@@ -42,6 +42,7 @@ export class ReportConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     const { nc, js } = this.nats.bus;
     await ensurePullConsumer(await nc.jetstreamManager(), Streams.reports.name, this.config.REPORT_CONSUMER, {
       deliver_policy: DeliverPolicy.New,
+      ack_wait: nanos(this.config.REPORT_ACK_WAIT_MS),
     });
     const consumer = await js.consumers.get(Streams.reports.name, this.config.REPORT_CONSUMER);
     this.messages = await consumer.consume({ max_messages: Math.max(100, 2 * this.config.REPORT_BATCH_SIZE) });
@@ -88,7 +89,7 @@ export class ReportConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       }
       this.metrics.refused.inc({ reason: read.reason });
       this.log.warn({ hostId: read.hostId, subject: msg.subject, reason: read.reason, detail: read.detail }, `refused report: ${read.detail}`);
-      msg.term(read.reason);
+      msg.term(); // no reason text: nats-server before 2.10 ignores a +TERM that carries one
     }
     return items;
   }

@@ -47,6 +47,8 @@ const toFinding = (kind: FindingRow['kind']) => (r: Row): FindingRow => ({
 /**
  * The brief's report rules as set-based statements: each method applies one rule to every
  * report of a batch at once. Call them inside `transaction()` so a batch is applied whole.
+ * An UPDATE … RETURNING is wrapped in `WITH … SELECT`: TypeORM's query() answers a bare UPDATE
+ * with `[rows, rowCount]` instead of the rows.
  */
 export class ReportRules {
   constructor(private readonly m: EntityManager) {}
@@ -58,15 +60,18 @@ export class ReportRules {
        prev AS (
          SELECT h.host_id, h.online, h.last_report_issued_at FROM hosts h
          WHERE h.host_id = ANY($1::int[]) ORDER BY h.host_id FOR UPDATE
+       ),
+       upd AS (
+         UPDATE hosts h SET
+           online = true, last_seen_at = now(), updated_at = now(),
+           last_report_at = now(),
+           last_report_issued_at = greatest(prev.last_report_issued_at, r.issued_at)
+         FROM r JOIN prev USING (host_id)
+         WHERE h.host_id = r.host_id
+         RETURNING h.host_id, prev.online AS was_online,
+                   (prev.last_report_issued_at IS NULL OR r.issued_at >= prev.last_report_issued_at) AS fresh
        )
-       UPDATE hosts h SET
-         online = true, last_seen_at = now(), updated_at = now(),
-         last_report_at = now(),
-         last_report_issued_at = greatest(prev.last_report_issued_at, r.issued_at)
-       FROM r JOIN prev USING (host_id)
-       WHERE h.host_id = r.host_id
-       RETURNING h.host_id, prev.online AS was_online,
-                 (prev.last_report_issued_at IS NULL OR r.issued_at >= prev.last_report_issued_at) AS fresh`,
+       SELECT * FROM upd`,
       [reports.map((r) => r.hostId), reports.map((r) => r.issuedAt)],
     );
     return rows.map((r) => ({ hostId: Number(r.host_id), wasOnline: r.was_online as boolean, fresh: r.fresh as boolean }));
@@ -184,11 +189,14 @@ export class ReportRules {
   async flagMissing(hostIds: number[], reported: Array<{ hostId: number; moduleId: number }>): Promise<FindingRow[]> {
     if (!hostIds.length) return [];
     const rows: Row[] = await this.m.query(
-      `WITH e AS (SELECT * FROM unnest($2::int[], $3::int[]) AS e(host_id, module_id))
-       UPDATE deployments d SET host_error_at = now(), updated_at = now()
-       WHERE d.host_id = ANY($1::int[]) AND d.state IN ('installed','verified') AND d.host_error_at IS NULL
-         AND NOT EXISTS (SELECT 1 FROM e WHERE e.host_id = d.host_id AND e.module_id = d.module_id)
-       RETURNING d.host_id, d.module_id, d.module_name`,
+      `WITH e AS (SELECT * FROM unnest($2::int[], $3::int[]) AS e(host_id, module_id)),
+       upd AS (
+         UPDATE deployments d SET host_error_at = now(), updated_at = now()
+         WHERE d.host_id = ANY($1::int[]) AND d.state IN ('installed','verified') AND d.host_error_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM e WHERE e.host_id = d.host_id AND e.module_id = d.module_id)
+         RETURNING d.host_id, d.module_id, d.module_name
+       )
+       SELECT * FROM upd`,
       [hostIds, reported.map((r) => r.hostId), reported.map((r) => r.moduleId)],
     );
     return rows.map(toFinding('missing_module'));
