@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   } catch (e) {
     exitOnConfigError('dca', e);
   }
-  const logger = createLogger('dca', config, { mac: config.DCA_MAC });
+  const logger = createLogger('dca', config);
   let driver;
   try {
     driver = await createDriver(config.DCA_DRIVER, config.DCA_STATE_DIR);
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     await runtime.drained();
     await bus.close();
   });
-  logger.info({ driver: driver.kind, release: config.DCA_RELEASE, stateDir: config.DCA_STATE_DIR }, 'dca starting');
+  logger.info({ mac: config.DCA_MAC, driver: driver.kind, release: config.DCA_RELEASE, stateDir: config.DCA_STATE_DIR }, 'dca starting');
   await agent.start();
 }
 
