@@ -1,10 +1,10 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { HostRepository } from '@nco/cib';
 import { ROOT_LOGGER, SERVICE_CONFIG } from '@nco/runtime';
 import { Logger } from 'pino';
 import { MonitorEvents } from '../events/monitor-events';
 import { monitorMetrics } from '../metrics';
 import { MonitorConfig } from '../settings';
-import { LivenessRepository } from './liveness.repository';
 
 /**
  * Every LIVENESS_SWEEP_MS: hosts silent for OFFLINE_AFTER_MS go offline (one UPDATE … RETURNING,
@@ -20,7 +20,7 @@ export class LivenessSweep implements OnApplicationBootstrap, OnModuleDestroy {
   private stopped = false;
 
   constructor(
-    private readonly hosts: LivenessRepository,
+    private readonly hosts: HostRepository,
     private readonly events: MonitorEvents,
     @Inject(SERVICE_CONFIG) private readonly config: MonitorConfig,
     @Inject(ROOT_LOGGER) root: Logger,

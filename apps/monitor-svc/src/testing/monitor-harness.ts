@@ -177,7 +177,7 @@ export class MonitorHarness {
   /** Events of this harness's hosts stored in NCO_EVENTS since `since`, read back from the stream. */
   async storedEvents(subjectFilter: string, since: Date): Promise<Array<{ subject: string; env: Envelope<any> }>> {
     const consumer = await this.nc.jetstream().consumers.get(Streams.events.name, {
-      filterSubjects: [subjectFilter],
+      filterSubjects: subjectFilter, // a string: nats-server 2.9 knows only one filter subject
       deliver_policy: DeliverPolicy.StartTime,
       opt_start_time: since.toISOString(),
     });
