@@ -14,3 +14,4 @@ export * from './nats/jetstream';
 export * from './schemas/catalog.schema';
 export * from './schemas/build.schema';
 export * from './schemas/keys.schema';
+export * from './artifact';

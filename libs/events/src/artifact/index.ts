@@ -1,0 +1,2 @@
+export * from './elf';
+export * from './nco-block';
