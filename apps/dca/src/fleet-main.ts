@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     middleboxes: config.FLEET_MIDDLEBOXES,
     stateDir: config.FLEET_STATE_DIR,
     checkinConcurrency: config.FLEET_CHECKIN_CONCURRENCY,
+    symversFile: config.FLEET_SYMVERS_FILE,
     logger,
   });
   onShutdown(logger, () => fleet.stop());

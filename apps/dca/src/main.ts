@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const logger = createLogger('dca', config);
   let driver;
   try {
-    driver = await createDriver(config.DCA_DRIVER, config.DCA_STATE_DIR);
+    driver = await createDriver(config.DCA_DRIVER, config.DCA_STATE_DIR, config.DCA_SYMVERS_FILE);
   } catch (e) {
     if (e instanceof DriverNotImplementedError) {
       process.stderr.write(`dca: ${e.message}\n`);

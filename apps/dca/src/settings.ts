@@ -2,6 +2,7 @@ import { KernelRelease, MacAddress, MiddleboxType } from '@nco/events';
 import { networkInterfaces, release } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_SYMVERS_FILE } from './driver/symvers-file';
 import { ConfigError, loadConfig, LoggingSettings, NatsSettings } from './runtime';
 
 export const DcaSettings = LoggingSettings.extend(NatsSettings.shape).extend({
@@ -14,6 +15,8 @@ export const DcaSettings = LoggingSettings.extend(NatsSettings.shape).extend({
   DCA_STATE_DIR: z.string().min(1).optional(),
   DCA_MIDDLEBOX_TYPE: MiddleboxType.optional(),
   DCA_IP: z.union([z.ipv4(), z.ipv6()]).optional(),
+  /** Module.symvers the simulated core hands to construct (relative to the working directory). */
+  DCA_SYMVERS_FILE: z.string().min(1).default(DEFAULT_SYMVERS_FILE),
 });
 
 export type DcaConfig = z.infer<typeof DcaSettings> & { DCA_MAC: string; DCA_RELEASE: string; DCA_STATE_DIR: string };

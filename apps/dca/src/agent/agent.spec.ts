@@ -1,4 +1,5 @@
 import { CheckinReply, NcoError, silentLogger, Subjects } from '@nco/events';
+import { createHash } from 'node:crypto';
 import { SimulatedDriver } from '../driver/simulated.driver';
 import { Agent, AgentBus, AGENT_VERSION } from './agent';
 import { AgentRuntime } from './agent-runtime';
@@ -144,6 +145,23 @@ describe('Agent', () => {
     t.bus.request.mockResolvedValueOnce(reply(9));
     await agent.start();
     expect(agent).toMatchObject({ state: 'running', hostId: 9 });
+  });
+
+  it('answers symvers with the release it checked in with and the hash of the content', async () => {
+    const t = setup([reply(1)]);
+    const content = Buffer.from('0x95c4b411\tl45_register_customization\n');
+    const agent = new Agent({
+      bus: t.bus as unknown as AgentBus,
+      driver: new SimulatedDriver({ symvers: async () => content }),
+      runtime: t.runtime as unknown as AgentRuntime,
+      logger: silentLogger,
+      identity: { mac: '02:00:00:00:00:03', release: '6.1.0-56-amd64' },
+    });
+    expect(await agent.answerSymvers()).toEqual({
+      release: '6.1.0-56-amd64',
+      sha256: createHash('sha256').update(content).digest('hex'),
+      contentBase64: content.toString('base64'),
+    });
   });
 
   it('a stopped agent does not report', async () => {

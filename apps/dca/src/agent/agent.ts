@@ -1,4 +1,5 @@
-import { BusLogger, CheckinBody, CheckinReply, isNcoError, NatsBus, ReportBody, Subjects } from '@nco/events';
+import { BusLogger, CheckinBody, CheckinReply, isNcoError, NatsBus, ReplyOf, ReportBody, Subjects } from '@nco/events';
+import { createHash } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { Driver } from '../driver/driver';
 import { AgentRuntime } from './agent-runtime';
@@ -17,6 +18,7 @@ export interface AgentIdentity {
 export type AgentBus = Pick<NatsBus, 'request' | 'publish'>;
 
 export type ReportReason = ReportBody['reason'];
+export type SymversAnswer = ReplyOf<typeof Subjects.device.symvers>;
 export type AgentState = 'idle' | 'checking-in' | 'running' | 'stopped';
 
 export interface AgentOptions {
@@ -131,6 +133,13 @@ export class Agent {
     const body = await this.buildReport('request');
     if (this.hostId !== undefined) this.publish(this.hostId, body);
     return body;
+  }
+
+  /** The core's Module.symvers, for the kernel release this agent checked in with. */
+  async answerSymvers(): Promise<SymversAnswer> {
+    const content = await this.driver.symvers();
+    const sha256 = createHash('sha256').update(content).digest('hex');
+    return { release: this.o.identity.release, sha256, contentBase64: content.toString('base64') };
   }
 
   private async buildReport(reason: ReportReason): Promise<ReportBody> {

@@ -7,8 +7,10 @@ import { CommandRouter, commandSubject } from './command-router';
 const report = { seq: 4, reason: 'request' as const, kernel: { Installed: [], Deprecated: [], Revoked: [] } };
 const ErrorEnvelope = envelopeSchema('error', ErrorBodySchema);
 
+const symvers = { release: '6.1.0-sim', sha256: 'a'.repeat(64), contentBase64: Buffer.from('0x1\tsym').toString('base64') };
+
 function setup(answer: () => Promise<unknown> = async () => report) {
-  const agent = { hostId: 12, state: 'running', answerReportRequest: jest.fn(answer) } as unknown as Agent;
+  const agent = { hostId: 12, state: 'running', answerReportRequest: jest.fn(answer), answerSymvers: jest.fn(async () => symvers) } as unknown as Agent;
   const published: Array<{ subject: string; body: any }> = [];
   const bus = { publish: (c: any, p: any, body: any) => void published.push({ subject: c.subject(p), body }) };
   const router = new CommandRouter(bus as never, (id) => (id === 12 ? agent : undefined), silentLogger);
@@ -35,6 +37,12 @@ describe('CommandRouter', () => {
     const [reply] = await t.send('nco.dev.12.cmd.report', request(12));
     const env = decodeEnvelope(encode(reply), Subjects.device.requestReport.replyEnvelope, 1e6);
     expect(env).toMatchObject({ type: 'dca.cmd.report.reply', hostId: 12, operationId: '0b5cf0a8-3f5e-4a8f-9a36-8e7a3d6b9a01', body: report });
+  });
+
+  it('answers a symvers request', async () => {
+    const t = setup();
+    const [reply] = await t.send('nco.dev.12.cmd.symvers', makeEnvelope(Subjects.device.symvers.type, {}, { hostId: 12 }));
+    expect(decodeEnvelope(encode(reply), Subjects.device.symvers.replyEnvelope, 1e6).body).toEqual(symvers);
   });
 
   it('refuses a command meant for another host, and reports the incident', async () => {

@@ -22,6 +22,7 @@ interface Command {
 /** NCO → device commands by verb, the last token of `nco.dev.<hostId>.cmd.<verb>`. */
 const COMMANDS: Record<string, Command> = {
   report: { contract: Subjects.device.requestReport, run: (agent) => agent.answerReportRequest() },
+  symvers: { contract: Subjects.device.symvers, run: (agent) => agent.answerSymvers() },
 };
 
 // Derived from a command contract so the prefix is written once, in libs/events.

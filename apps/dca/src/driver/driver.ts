@@ -26,6 +26,8 @@ export type DriverKind = 'simulated' | 'linux';
 export interface Driver {
   readonly kind: DriverKind;
   report(): Promise<KernelReport>;
+  /** The core's Module.symvers: the symbols every customization links against (construct asks). */
+  symvers(): Promise<Buffer>;
   /** Writes and loads a module (insmod). */
   install(artifact: Buffer, opts: InstallOptions): Promise<void>;
   /** Unloads a module and deletes its file (rmmod), as revoke asks. */

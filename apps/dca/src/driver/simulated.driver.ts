@@ -42,6 +42,8 @@ export interface SimulatedDriverOptions {
   readArtifact?: ArtifactReader;
   /** Clock in milliseconds (tests pin it). */
   now?: () => number;
+  /** Where the emulated core's Module.symvers comes from (see symversFromFile). */
+  symvers?: () => Promise<Buffer>;
 }
 
 export interface ForceInstallOptions {
@@ -62,11 +64,13 @@ export class SimulatedDriver implements Driver {
   private readonly file?: StateFile;
   private readonly readArtifact: ArtifactReader;
   private readonly now: () => number;
+  private readonly loadSymvers?: () => Promise<Buffer>;
 
   constructor(opts: SimulatedDriverOptions = {}) {
     this.file = opts.statePath ? new StateFile(opts.statePath) : undefined;
     this.readArtifact = opts.readArtifact ?? readFromOptions;
     this.now = opts.now ?? Date.now;
+    this.loadSymvers = opts.symvers;
   }
 
   /** Creates a driver and loads the state a previous run left, if any. */
@@ -84,6 +88,11 @@ export class SimulatedDriver implements Driver {
     }
     const revoked = [...this.revoked].sort((a, b) => a[0] - b[0]).map(([ID, ts]) => ({ ID, ts }));
     return { Installed: installed, Deprecated: deprecated, Revoked: revoked };
+  }
+
+  async symvers(): Promise<Buffer> {
+    if (!this.loadSymvers) throw new DriverError('this simulated core has no Module.symvers');
+    return this.loadSymvers();
   }
 
   async install(artifact: Buffer, opts: InstallOptions): Promise<void> {

@@ -1,6 +1,6 @@
 import { connectNats, decodeEnvelope, NatsBus, silentLogger, Subjects } from '@nco/events';
 import { pollUntil } from '@nco/events/testing';
-import { randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import pino from 'pino';
 import { SimulatedDriver } from '../driver/simulated.driver';
 import { FakeNco } from './fake-nco';
@@ -93,6 +93,15 @@ describe('Fleet (real NATS)', () => {
     await expect(bus.request(Subjects.device.requestReport, { hostId }, {}, { hostId: hostId + 1 })).rejects.toMatchObject({
       code: 'invalid_request',
     });
+  });
+
+  it('hands out the core Module.symvers for its kernel release', async () => {
+    const hostId = fleet.devices[5].hostId as number;
+    const reply = await bus.request(Subjects.device.symvers, { hostId }, {}, { hostId });
+    const content = Buffer.from(reply.contentBase64, 'base64');
+    expect(reply.release).toBe('6.1.0-sim-amd64');
+    expect(createHash('sha256').update(content).digest('hex')).toBe(reply.sha256);
+    expect(content.toString()).toContain('l45_register_customization');
   });
 
   it('reportNow publishes a change report', async () => {

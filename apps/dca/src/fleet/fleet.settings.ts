@@ -1,5 +1,6 @@
 import { KernelRelease } from '@nco/events';
 import { z } from 'zod';
+import { DEFAULT_SYMVERS_FILE } from '../driver/symvers-file';
 import { LoggingSettings, NatsSettings } from '../runtime';
 import { MAX_FLEET_DEVICES, parseMiddleboxes } from './fleet-macs';
 
@@ -27,6 +28,8 @@ export const FleetSettings = LoggingSettings.extend(NatsSettings.shape).extend({
   /** Keeps each device's simulated kernel state in a JSON file here, so it survives a restart. */
   FLEET_STATE_DIR: z.string().min(1).optional(),
   FLEET_CHECKIN_CONCURRENCY: count(1, 10_000).default(500),
+  /** Module.symvers every simulated core hands to construct (relative to the working directory). */
+  FLEET_SYMVERS_FILE: z.string().min(1).default(DEFAULT_SYMVERS_FILE),
 });
 
 export type FleetConfig = z.infer<typeof FleetSettings>;

@@ -4,6 +4,7 @@ import { Logger } from 'pino';
 import { Agent, ReportReason } from '../agent/agent';
 import { BackoffOptions } from '../agent/backoff';
 import { SimulatedDriver } from '../driver/simulated.driver';
+import { symversFromFile } from '../driver/symvers-file';
 import { fleetMac } from './fleet-macs';
 import { FleetRuntime } from './fleet.runtime';
 
@@ -25,6 +26,8 @@ export interface FleetOptions {
   checkinConcurrency?: number;
   tickMs?: number;
   backoff?: Partial<BackoffOptions>;
+  /** Module.symvers of the simulated cores (default: the recorded one of the core stub). */
+  symversFile?: string;
   /** How often start() logs its progress while devices are still checking in. */
   progressEveryMs?: number;
 }
@@ -105,10 +108,11 @@ export class Fleet {
     const kinds: Array<string | undefined> = Array(this.o.size).fill(undefined);
     for (const [type, count] of Object.entries(this.o.middleboxes ?? {})) kinds.push(...Array<string>(count).fill(type));
     const prefix = this.o.macPrefix ?? '02:00:00';
+    const symvers = symversFromFile(this.o.symversFile);
     for (let i = 0; i < kinds.length; i++) {
       const mac = fleetMac(prefix, i);
       const statePath = this.o.stateDir ? join(this.o.stateDir, `${mac.replace(/:/g, '')}.json`) : undefined;
-      const driver = statePath ? await SimulatedDriver.open({ statePath }) : new SimulatedDriver();
+      const driver = statePath ? await SimulatedDriver.open({ statePath, symvers }) : new SimulatedDriver({ symvers });
       this.devices.push(
         new Agent({
           bus: this.bus as NatsBus,
@@ -118,7 +122,8 @@ export class Fleet {
           // Shared, not a child per device: every agent line already names its mac or host id.
           logger: this.o.logger,
           quiet: true,
-          backoff: this.o.backoff,
+          // Without an NCO, 10,000 devices retrying from 250 ms would keep a core busy for seconds.
+          backoff: { initialMs: 1_000, ...this.o.backoff },
         }),
       );
     }
