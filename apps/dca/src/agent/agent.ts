@@ -21,9 +21,9 @@ export type ReportReason = ReportBody['reason'];
 export type SymversAnswer = ReplyOf<typeof Subjects.device.symvers>;
 export type AgentState = 'idle' | 'checking-in' | 'running' | 'stopped';
 
-export interface AgentOptions {
+export interface AgentOptions<D extends Driver = Driver> {
   bus: AgentBus;
-  driver: Driver;
+  driver: D;
   identity: AgentIdentity;
   runtime: AgentRuntime;
   logger: BusLogger;
@@ -44,8 +44,8 @@ const abortableSleep = (ms: number, signal: AbortSignal) => sleepFor(ms, undefin
  * every interval, and on request) with a rising `seq`, and checks in again after a NATS reconnect
  * because the NCO may have been reset. Timers and subscriptions belong to the runtime.
  */
-export class Agent {
-  readonly driver: Driver;
+export class Agent<D extends Driver = Driver> {
+  readonly driver: D;
   hostId?: number;
   reportIntervalMs?: number;
   state: AgentState = 'idle';
@@ -58,7 +58,7 @@ export class Agent {
   private recheck?: Promise<void>;
   private readonly backoff: BackoffOptions;
 
-  constructor(private readonly o: AgentOptions) {
+  constructor(private readonly o: AgentOptions<D>) {
     this.driver = o.driver;
     this.backoff = { ...DEFAULT_BACKOFF, ...o.backoff };
   }

@@ -2,7 +2,6 @@ import { connectNats, decodeEnvelope, NatsBus, silentLogger, Subjects } from '@n
 import { pollUntil } from '@nco/events/testing';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import pino from 'pino';
-import { SimulatedDriver } from '../driver/simulated.driver';
 import { FakeNco } from './fake-nco';
 import { Fleet } from './fleet';
 
@@ -78,7 +77,7 @@ describe('Fleet (real NATS)', () => {
   it('answers a report request with the current kernel state and publishes it too', async () => {
     const device = fleet.devices[3];
     const hostId = device.hostId as number;
-    const driver = device.driver as SimulatedDriver;
+    const driver = device.driver;
     await driver.install(Buffer.from('ko'), { moduleId: 21, params: {} });
     driver.openSocket(21);
     driver.forceInstall(999);
@@ -106,7 +105,7 @@ describe('Fleet (real NATS)', () => {
 
   it('reportNow publishes a change report', async () => {
     const device = fleet.devices[4];
-    (device.driver as SimulatedDriver).forceInstall(4242);
+    device.driver.forceInstall(4242);
     await fleet.reportNow(device.hostId);
     await pollUntil(
       () => nco.reports.get(device.hostId!)!.last!.body.kernel.Installed.some((m) => m.ID === 4242),

@@ -38,7 +38,7 @@ export interface FleetOptions {
  * shared through one FleetRuntime, so 10,000 devices cost no more timers or subscriptions than one.
  */
 export class Fleet {
-  readonly devices: Agent[] = [];
+  readonly devices: Agent<SimulatedDriver>[] = [];
   private bus?: NatsBus;
   private runtime?: FleetRuntime;
   private starting?: Promise<void>;
@@ -61,8 +61,9 @@ export class Fleet {
   }
 
   /** A device by its host id, running or stopped. */
-  device(hostId: number): Agent | undefined {
-    return this.runtime?.find(hostId) ?? this.devices.find((d) => d.hostId === hostId);
+  device(hostId: number): Agent<SimulatedDriver> | undefined {
+    const running = this.runtime?.find(hostId) as Agent<SimulatedDriver> | undefined;
+    return running ?? this.devices.find((d) => d.hostId === hostId);
   }
 
   /** Publishes a report now, from one device or from every running one. */
@@ -137,7 +138,7 @@ export class Fleet {
     this.log.warn({ checkedIn: this.devices.length - pending.length, pending: pending.length, lastError, hint }, 'waiting for devices to check in');
   }
 
-  private mustFind(hostId: number): Agent {
+  private mustFind(hostId: number): Agent<SimulatedDriver> {
     const d = this.device(hostId);
     if (!d) throw new Error(`no fleet device has host id ${hostId}`);
     return d;
