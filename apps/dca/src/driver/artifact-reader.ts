@@ -9,8 +9,8 @@ export interface ArtifactInfo {
 
 /**
  * Reads the module id and NCO variables of an artifact. Today they come from the install
- * options; the stamping issue replaces this with a reader of the magic-marked block inside the
- * `.ko`, so the device trusts what the NCO stamped rather than what a message claims.
+ * options; the stamping issue replaces this with a reader over `readNcoBlock()` (libs/events
+ * artifact contract), so the device trusts what the NCO stamped rather than what a message claims.
  */
 export type ArtifactReader = (artifact: Buffer, opts: InstallOptions) => ArtifactInfo;
 

@@ -44,7 +44,3 @@ export class DriverError extends Error {
     this.name = 'DriverError';
   }
 }
-
-/** Priorities the core accepts (a u16 in the module's NCO variables). */
-export const PRIORITY_MIN = 0;
-export const PRIORITY_MAX = 65_535;

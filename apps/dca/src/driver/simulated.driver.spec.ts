@@ -41,7 +41,7 @@ describe('SimulatedDriver', () => {
     await expect(driver.install(Buffer.alloc(0), { moduleId: 2, params: {} })).rejects.toThrow('artifact is empty');
     await expect(driver.install(ko, { moduleId: 70_000, params: {} })).rejects.toThrow('not in 1..65535');
     await expect(driver.install(ko, { moduleId: 2, params: { activate: 'maybe' } })).rejects.toThrow('activate must be 0 or 1');
-    await expect(driver.install(ko, { moduleId: 2, params: { priority: -1 } })).rejects.toThrow('priority must be an integer');
+    await expect(driver.install(ko, { moduleId: 2, params: { priority: 0 } })).rejects.toThrow('priority must be an integer in 1..65534');
     expect((await driver.report()).Installed.map((m) => m.ID)).toEqual([1]);
   });
 
@@ -72,7 +72,7 @@ describe('SimulatedDriver', () => {
     expect(await driver.setPriority(5, 42)).toEqual({ ID: 5, Result: 1 });
     expect(driver.inspect(5)?.priority).toBe(42);
     expect(await driver.setPriority(6, 1)).toEqual({ ID: 6, Result: 0 });
-    await expect(driver.setPriority(5, 1.5)).rejects.toThrow('priority must be an integer in 0..65535');
+    await expect(driver.setPriority(5, 1.5)).rejects.toThrow('priority must be an integer in 1..65534');
   });
 
   it('deprecates: sockets already using the module stay, no new socket picks it up', async () => {

@@ -1,3 +1,4 @@
+import { PRIORITY_MAX, PRIORITY_MIN } from '@nco/events';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ArtifactReader, readFromOptions } from './artifact-reader';
@@ -8,8 +9,6 @@ import {
   InstallOptions,
   KernelReport,
   ModuleParams,
-  PRIORITY_MAX,
-  PRIORITY_MIN,
 } from './driver';
 import { StateFile } from './state-file';
 
@@ -99,7 +98,8 @@ export class SimulatedDriver implements Driver {
     const { moduleId, params } = this.readArtifact(artifact, opts);
     if (this.modules.has(moduleId)) throw new DriverError(`module ${moduleId} is already loaded`);
     const activated = params.activate === undefined ? 1 : toFlag(params.activate, 'activate');
-    const priority = params.priority === undefined ? 0 : checkPriority(params.priority);
+    // Range and default as in the NCO block the NCO stamps (libs/events artifact contract).
+    const priority = params.priority === undefined ? PRIORITY_MIN : checkPriority(params.priority);
     const sha256 = createHash('sha256').update(artifact).digest('hex');
     // A new load under a revoked id replaces the core's revocation record.
     this.revoked.delete(moduleId);
@@ -173,7 +173,7 @@ export class SimulatedDriver implements Driver {
       id: moduleId,
       deprecated: false,
       activated: opts.activated ?? 1,
-      priority: checkPriority(opts.priority ?? 0),
+      priority: checkPriority(opts.priority ?? PRIORITY_MIN),
       count: opts.count ?? 0,
       ts: this.ts(),
       forced: true,
