@@ -39,7 +39,7 @@ export interface ElfSection {
   index: number;
   name: string;
   type: number;
-  flags: bigint;
+  flags: number;
   /** File offset of the section's bytes (meaningless for SHT_NOBITS). */
   offset: number;
   size: number;
@@ -62,10 +62,13 @@ export interface ReadElfOptions {
   type?: number;
 }
 
-function u64(buf: Buffer, at: number, what: string): number {
-  const v = buf.readBigUInt64LE(at);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ElfFormatError('malformed', `${what} is out of range (${v})`);
-  return Number(v);
+/** A u64 field as a number (two u32 reads: no BigInt on the hot path); refuses values past 2^53. */
+function u64(buf: Buffer, at: number, what: string, section?: number): number {
+  const hi = buf.readUInt32LE(at + 4);
+  if (hi > 0x1fffff) {
+    throw new ElfFormatError('malformed', `${what}${section === undefined ? '' : ` of section ${section}`} is out of range (${buf.readBigUInt64LE(at)})`);
+  }
+  return hi * 0x1_0000_0000 + buf.readUInt32LE(at);
 }
 
 /** Validates the ELF header and returns the section headers with their names. */
@@ -105,37 +108,42 @@ export function readElf(buf: Buffer, options: ReadElfOptions = {}): ElfFile {
     throw new ElfFormatError('malformed', `section name table index ${shstrndx} is not a section (of ${shnum})`);
   }
 
-  const raw: Array<Omit<ElfSection, 'name'> & { nameOffset: number }> = [];
+  // Bounds of the section name table first, so names are read while walking the headers once.
+  const strHdr = shoff + shstrndx * SHDR_SIZE;
+  if (buf.readUInt32LE(strHdr + 4) !== SHT_STRTAB) {
+    throw new ElfFormatError('malformed', `section name table (section ${shstrndx}) has type ${buf.readUInt32LE(strHdr + 4)}, not STRTAB`);
+  }
+  const strOff = u64(buf, strHdr + 24, 'sh_offset of the section name table');
+  const strSize = u64(buf, strHdr + 32, 'sh_size of the section name table');
+  const strEnd = strOff + strSize;
+  if (strEnd > buf.length) throw new ElfFormatError('truncated', `section name table (bytes ${strOff}..${strEnd}) lies past the end of the file (${buf.length} bytes)`);
+
+  const sections: ElfSection[] = new Array(shnum);
   for (let i = 0; i < shnum; i++) {
     const h = shoff + i * SHDR_SIZE;
-    const s = {
+    const nameOffset = buf.readUInt32LE(h);
+    if (nameOffset >= strSize) throw new ElfFormatError('malformed', `name of section ${i} starts outside the section name table`);
+    const start = strOff + nameOffset;
+    let nul = start;
+    while (nul < strEnd && buf[nul] !== 0) nul++;
+    if (nul >= strEnd) throw new ElfFormatError('malformed', `name of section ${i} is not NUL-terminated inside the section name table`);
+    const s: ElfSection = {
       index: i,
-      nameOffset: buf.readUInt32LE(h),
+      name: buf.toString('latin1', start, nul),
       type: buf.readUInt32LE(h + 4),
-      flags: buf.readBigUInt64LE(h + 8),
-      offset: u64(buf, h + 24, `sh_offset of section ${i}`),
-      size: u64(buf, h + 32, `sh_size of section ${i}`),
+      flags: u64(buf, h + 8, 'sh_flags', i),
+      offset: u64(buf, h + 24, 'sh_offset', i),
+      size: u64(buf, h + 32, 'sh_size', i),
       link: buf.readUInt32LE(h + 40),
       info: buf.readUInt32LE(h + 44),
-      addralign: u64(buf, h + 48, `sh_addralign of section ${i}`),
-      entsize: u64(buf, h + 56, `sh_entsize of section ${i}`),
+      addralign: u64(buf, h + 48, 'sh_addralign', i),
+      entsize: u64(buf, h + 56, 'sh_entsize', i),
     };
     if (s.type !== SHT_NOBITS && s.type !== SHT_NULL && s.offset + s.size > buf.length) {
       throw new ElfFormatError('truncated', `section ${i} (bytes ${s.offset}..${s.offset + s.size}) lies past the end of the file (${buf.length} bytes)`);
     }
-    raw.push(s);
+    sections[i] = s;
   }
-
-  const strtab = raw[shstrndx];
-  if (strtab.type !== SHT_STRTAB) throw new ElfFormatError('malformed', `section name table (section ${shstrndx}) has type ${strtab.type}, not STRTAB`);
-  const strEnd = strtab.offset + strtab.size;
-  const sections: ElfSection[] = raw.map(({ nameOffset, ...s }) => {
-    if (nameOffset >= strtab.size) throw new ElfFormatError('malformed', `name of section ${s.index} starts outside the section name table`);
-    const start = strtab.offset + nameOffset;
-    const nul = buf.indexOf(0, start);
-    if (nul < 0 || nul >= strEnd) throw new ElfFormatError('malformed', `name of section ${s.index} is not NUL-terminated inside the section name table`);
-    return { ...s, name: buf.toString('latin1', start, nul) };
-  });
   return { type, machine, sections };
 }
 
