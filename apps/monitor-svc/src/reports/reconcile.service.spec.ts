@@ -67,4 +67,12 @@ describe('ReconcileService', () => {
       online: [1],
     });
   });
+
+  it('logs a host the CIB does not know once per window, however often it reports', async () => {
+    const { service } = setup([]);
+    const warn = jest.spyOn(service['log'], 'warn');
+    await service.reconcile([report(7, '2026-11-24T10:00:00Z')]);
+    await service.reconcile([report(7, '2026-11-24T10:00:05Z'), report(8, '2026-11-24T10:00:05Z')]);
+    expect(warn.mock.calls.map(([obj]) => obj)).toEqual([{ hostId: 7 }, { hostId: 8 }]);
+  });
 });

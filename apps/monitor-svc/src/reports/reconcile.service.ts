@@ -6,6 +6,8 @@ import { MonitorEvents } from '../events/monitor-events';
 import { monitorMetrics } from '../metrics';
 import { latestPerHost, livenessOf, moduleLines, Report } from './report-batch';
 
+const UNKNOWN_HOST_LOG_WINDOW_MS = 10 * 60_000;
+
 export interface ReconcileOutcome {
   /** Hosts whose report was applied (the newest report seen for them). */
   applied: number;
@@ -27,6 +29,8 @@ export interface ReconcileOutcome {
 export class ReconcileService {
   private readonly log: Logger;
   private readonly metrics = monitorMetrics();
+  /** When each unknown host was last logged: a stray fleet logs one line per host per window, not per report. */
+  private readonly unknownLogged = new Map<number, number>();
 
   constructor(
     private readonly reports: ReportRepository,
@@ -75,7 +79,7 @@ export class ReconcileService {
     m.reports.inc({ outcome: 'superseded' }, o.superseded);
     m.reports.inc({ outcome: 'unknown_host' }, o.unknownHosts.length);
     m.liveness.inc({ to: 'online' }, o.cameOnline.length);
-    for (const hostId of o.unknownHosts) this.log.warn({ hostId }, 'report from a host the CIB does not know; ignored');
+    this.warnUnknown(o.unknownHosts);
     for (const f of o.findings) {
       m.findings.inc({ kind: f.kind });
       this.log.info({ hostId: f.hostId, moduleId: f.moduleId, kind: f.kind, moduleName: f.moduleName }, `finding: ${f.kind}`);
@@ -93,5 +97,15 @@ export class ReconcileService {
       },
       'batch reconciled',
     );
+  }
+
+  private warnUnknown(hostIds: number[]): void {
+    const now = Date.now();
+    if (this.unknownLogged.size > 10_000) this.unknownLogged.clear();
+    for (const hostId of hostIds) {
+      if (now - (this.unknownLogged.get(hostId) ?? -Infinity) < UNKNOWN_HOST_LOG_WINDOW_MS) continue;
+      this.unknownLogged.set(hostId, now);
+      this.log.warn({ hostId }, 'report from a host the CIB does not know; ignored (logged once per 10 minutes per host)');
+    }
   }
 }
