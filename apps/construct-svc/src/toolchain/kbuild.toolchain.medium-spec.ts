@@ -1,7 +1,7 @@
 import { createStamper, findElfSection, NcoVariables, readElf, readNcoBlock } from '@nco/events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { CompileError, CompileRequest, KbuildToolchain, ToolchainUnavailableError } from './kbuild.toolchain';
 import { installedReleases } from './release-map';
 
@@ -16,7 +16,12 @@ const recordedSymvers = readFileSync(join(modules, 'core', 'Module.symvers.recor
 function moduleRequest(name: string, release: string, extra: Partial<CompileRequest> = {}): CompileRequest {
   const dir = join(modules, name);
   const meta = JSON.parse(readFileSync(join(dir, 'module.json'), 'utf8')) as { source: string };
-  const files = new Map(readdirSync(dir).filter((f) => f !== 'module.json').map((f) => [f, readFileSync(join(dir, f))]));
+  // Every file below the module directory (sub-folders such as inverse/ included), as the catalog stores them.
+  const files = new Map<string, Buffer>();
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const rel = relative(dir, join(e.parentPath, e.name));
+    if (e.isFile() && rel !== 'module.json') files.set(rel, readFileSync(join(dir, rel)));
+  }
   return { moduleName: name, files, sourceFile: meta.source, release, symvers: recordedSymvers, ...extra };
 }
 
