@@ -30,6 +30,8 @@ const common = {
 };
 
 module.exports = {
+  // Per-project testTimeout is not honoured by Jest; medium and e2e tests need real servers and kbuild.
+  testTimeout: 120_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,bench}/**/*.spec.ts'] },
     {
@@ -37,14 +39,12 @@ module.exports = {
       displayName: 'medium',
       testMatch: ['<rootDir>/{apps,libs}/**/*.medium-spec.ts'],
       globalSetup: '<rootDir>/test/global-setup.js',
-      testTimeout: 60_000,
     },
     {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/apps/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/global-setup.js',
-      testTimeout: 180_000,
     },
   ],
 };

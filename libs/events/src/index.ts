@@ -14,4 +14,5 @@ export * from './nats/jetstream';
 export * from './schemas/catalog.schema';
 export * from './schemas/build.schema';
 export * from './schemas/keys.schema';
+export * from './nats/artifact-store';
 export * from './artifact';

@@ -111,3 +111,24 @@ export const OperationSummary = z.object({
 });
 export type OperationSummary = z.infer<typeof OperationSummary>;
 export const OperationProgressBody = OperationSummary;
+
+/** The CIB's operation row as operators see it (dates as ISO strings). */
+export function operationSummary(op: {
+  id: string; kind: string; status: string; targetCount: number; pending: number; succeeded: number; failed: number;
+  error: string | null; params: Record<string, unknown>; createdAt: Date; updatedAt: Date; finishedAt: Date | null;
+}): OperationSummary {
+  return {
+    id: op.id,
+    kind: op.kind,
+    status: op.status,
+    targetCount: op.targetCount,
+    pending: op.pending,
+    succeeded: op.succeeded,
+    failed: op.failed,
+    error: op.error,
+    params: op.params,
+    createdAt: op.createdAt.toISOString(),
+    updatedAt: op.updatedAt.toISOString(),
+    finishedAt: op.finishedAt?.toISOString() ?? null,
+  };
+}

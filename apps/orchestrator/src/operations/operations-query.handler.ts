@@ -1,0 +1,25 @@
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { OperationRepository } from '@nco/cib';
+import { NcoError, operationSummary, QueueGroups, Subjects } from '@nco/events';
+import { NatsService } from '@nco/runtime';
+
+/** `nco status <operation>`: an operation's per-host progress counts, from the CIB. */
+@Injectable()
+export class OperationsQueryHandler implements OnApplicationBootstrap {
+  constructor(
+    private readonly nats: NatsService,
+    private readonly operations: OperationRepository,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.nats.bus.serve(
+      Subjects.cmd.operationGet,
+      async ({ env }) => {
+        const op = await this.operations.get(env.body.operationId);
+        if (!op) throw new NcoError('not_found', `no operation ${env.body.operationId}`);
+        return operationSummary(op);
+      },
+      { queue: QueueGroups.orchestrator },
+    );
+  }
+}
