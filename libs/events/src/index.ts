@@ -16,3 +16,4 @@ export * from './schemas/build.schema';
 export * from './schemas/keys.schema';
 export * from './nats/artifact-store';
 export * from './artifact';
+export * from './schemas/lifecycle.schema';

@@ -20,6 +20,24 @@ import {
   OperationSummary,
   SymversReply,
 } from './schemas/build.schema';
+import {
+  DeployBody,
+  DeprecateBody,
+  HostModulesBody,
+  HostModulesReply,
+  InstallCommand,
+  KernelResult,
+  LabelBody,
+  LabelReply,
+  ModuleCommand,
+  OperationsListBody,
+  PriorityBody,
+  PriorityCommand,
+  RevokeBody,
+  RotateBody,
+  ToggleBody,
+  ToggleCommand,
+} from './schemas/lifecycle.schema';
 import { KeysGetBody, KeysIssueBody, KeysReply, KeysRewrapReply } from './schemas/keys.schema';
 
 type HostParams = { hostId: number };
@@ -64,6 +82,18 @@ export const Subjects = {
       reply: SymversReply,
       timeoutMs: 5_000,
     }),
+    install: defineRequest<HostParams, typeof InstallCommand, typeof KernelResult>({
+      type: 'dca.cmd.install',
+      subject: 'nco.dev.{hostId}.cmd.install',
+      body: InstallCommand,
+      reply: KernelResult,
+      maxBytes: 8 * 1024 * 1024,
+      timeoutMs: 15_000,
+    }),
+    toggle: defineRequest<HostParams, typeof ToggleCommand, typeof KernelResult>({ type: 'dca.cmd.toggle', subject: 'nco.dev.{hostId}.cmd.toggle', body: ToggleCommand, reply: KernelResult }),
+    priority: defineRequest<HostParams, typeof PriorityCommand, typeof KernelResult>({ type: 'dca.cmd.priority', subject: 'nco.dev.{hostId}.cmd.priority', body: PriorityCommand, reply: KernelResult }),
+    deprecate: defineRequest<HostParams, typeof ModuleCommand, typeof KernelResult>({ type: 'dca.cmd.deprecate', subject: 'nco.dev.{hostId}.cmd.deprecate', body: ModuleCommand, reply: KernelResult }),
+    revoke: defineRequest<HostParams, typeof ModuleCommand, typeof KernelResult>({ type: 'dca.cmd.revoke', subject: 'nco.dev.{hostId}.cmd.revoke', body: ModuleCommand, reply: KernelResult }),
     incident: defineEvent<HostParams, typeof DeviceIncident>({
       type: 'dca.incident',
       subject: 'nco.dev.{hostId}.evt.incident',
@@ -97,6 +127,15 @@ export const Subjects = {
     }),
     buildsList: defineRequest({ type: 'nco.cmd.builds.list', subject: 'nco.cmd.builds.list', body: BuildsListBody, reply: BuildsListReply }),
     keysRewrap: defineRequest({ type: 'nco.cmd.keys.rewrap', subject: 'nco.cmd.keys.rewrap', body: EmptyBody, reply: KeysRewrapReply, timeoutMs: 120_000 }),
+    deploy: defineRequest({ type: 'nco.cmd.deploy', subject: 'nco.cmd.deploy', body: DeployBody, reply: OperationAccepted, maxBytes: 1024 * 1024, timeoutMs: 30_000 }),
+    rotate: defineRequest({ type: 'nco.cmd.rotate', subject: 'nco.cmd.rotate', body: RotateBody, reply: OperationAccepted, maxBytes: 1024 * 1024, timeoutMs: 30_000 }),
+    toggle: defineRequest({ type: 'nco.cmd.toggle', subject: 'nco.cmd.toggle', body: ToggleBody, reply: OperationAccepted, maxBytes: 1024 * 1024, timeoutMs: 30_000 }),
+    priority: defineRequest({ type: 'nco.cmd.priority', subject: 'nco.cmd.priority', body: PriorityBody, reply: OperationAccepted, maxBytes: 1024 * 1024, timeoutMs: 30_000 }),
+    deprecate: defineRequest({ type: 'nco.cmd.deprecate', subject: 'nco.cmd.deprecate', body: DeprecateBody, reply: OperationAccepted, maxBytes: 1024 * 1024, timeoutMs: 30_000 }),
+    revoke: defineRequest({ type: 'nco.cmd.revoke', subject: 'nco.cmd.revoke', body: RevokeBody, reply: OperationAccepted, maxBytes: 1024 * 1024, timeoutMs: 30_000 }),
+    hostsLabel: defineRequest({ type: 'nco.cmd.hosts.label', subject: 'nco.cmd.hosts.label', body: LabelBody, reply: LabelReply, maxBytes: 1024 * 1024 }),
+    hostModules: defineRequest({ type: 'nco.cmd.hosts.modules', subject: 'nco.cmd.hosts.modules', body: HostModulesBody, reply: HostModulesReply, maxBytes: 4096 }),
+    operationsList: defineRequest({ type: 'nco.cmd.operations.list', subject: 'nco.cmd.operations.list', body: OperationsListBody, reply: z.object({ operations: z.array(OperationSummary) }) }),
     operationGet: defineRequest({ type: 'nco.cmd.operations.get', subject: 'nco.cmd.operations.get', body: OperationGetBody, reply: OperationSummary }),
   },
   /** Service-to-service requests; devices and operators have no permission here. */
@@ -112,6 +151,8 @@ export const Subjects = {
     finding: defineEvent({ type: 'reconcile.finding', subject: 'nco.evt.reconcile.finding', body: ReconcileFindingBody }),
     buildSucceeded: defineEvent({ type: 'build.succeeded', subject: 'nco.evt.build.succeeded', body: BuildEventBody }),
     buildFailed: defineEvent({ type: 'build.failed', subject: 'nco.evt.build.failed', body: BuildEventBody }),
+    /** Pending device work was written (kinds listed): dispatchers of those kinds look for it now. */
+    pendingWork: defineEvent({ type: 'pending.work', subject: 'nco.evt.pending.work', body: z.object({ kinds: z.array(z.string()), hostIds: z.array(z.number()).max(100_000).optional() }) }),
     operationProgress: defineEvent({ type: 'operation.progress', subject: 'nco.evt.operation.progress', body: OperationProgressBody }),
   },
 } as const;
