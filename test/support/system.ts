@@ -61,7 +61,8 @@ export class TestSystem {
       ...this.o.env,
     });
     for (const def of services) this.services.push(await createService(def, this.env));
-    this.bus = new NatsBus(await connectNats({ servers: this.nats.url, name: 'e2e', failFast: true }, silentLogger), silentLogger);
+    // Reconnects like a service would, so tests can restart the server under it.
+    this.bus = new NatsBus(await connectNats({ servers: this.nats.url, name: 'e2e' }, silentLogger), silentLogger);
     return this;
   }
 
