@@ -1,0 +1,79 @@
+import { Command, Option } from 'commander';
+import { HostSummary, Subjects } from '@nco/events';
+import { collectLabel, labelSelector, positiveInt } from '../args';
+import { CliContext, withConnection } from '../context';
+import { toJson } from '../output/json';
+import { renderTable } from '../output/table';
+import { formatAgo } from '../output/time';
+import { ask } from '../requests';
+
+interface HostsOptions {
+  online?: boolean;
+  offline?: boolean;
+  label?: Array<[string, string]>;
+  limit?: number;
+  json?: boolean;
+}
+
+export const HOSTS_HEAD = ['HOST ID', 'MAC', 'RELEASE', 'ONLINE', 'LAST REPORT', 'MODULES', 'MIDDLEBOX', 'LABELS'];
+
+/** One table row per host; times relative to `now`. */
+export function hostRows(hosts: HostSummary[], now: Date): string[][] {
+  return hosts.map((h) => [
+    String(h.hostId),
+    h.mac,
+    h.release,
+    h.online ? 'yes' : 'no',
+    formatAgo(h.lastReportAt, now),
+    String(h.moduleCount),
+    h.middleboxType ?? '-',
+    Object.entries(h.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',') || '-',
+  ]);
+}
+
+/** The request body for the options given (online/offline/labels/limit). */
+export function hostsQuery(o: HostsOptions) {
+  return {
+    ...(o.online ? { online: true } : o.offline ? { online: false } : {}),
+    ...(labelSelector(o.label) ? { labels: labelSelector(o.label) } : {}),
+    limit: o.limit ?? 10_000,
+  };
+}
+
+export function hostsCommand(ctx: CliContext): Command {
+  return new Command('hosts')
+    .description('list the hosts the NCO knows (from the orchestrator)')
+    .addOption(new Option('--online', 'only hosts that are online').conflicts('offline'))
+    .addOption(new Option('--offline', 'only hosts that are offline'))
+    .option('-l, --label <key=value>', 'only hosts with this label (repeat for several: all must match)', collectLabel)
+    .option('--limit <n>', 'at most this many hosts (default 10000)', positiveInt(100_000))
+    .option('--json', 'print the hosts as a JSON array (the reply\'s `hosts`) instead of a table')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  nco hosts
+  nco hosts --offline --label rack=a1
+  nco hosts --json | jq '.[] | select(.moduleCount > 0) | .hostId'`,
+    )
+    .action(async (o: HostsOptions, cmd: Command) => {
+      const body = hostsQuery(o);
+      const reply = await withConnection(ctx, cmd, (conn, settings) =>
+        ask(conn, settings, Subjects.cmd.hostsList, undefined, body, 'the orchestrator'),
+      );
+      if (o.json) {
+        ctx.output.out(toJson(reply.hosts));
+        return;
+      }
+      if (reply.hosts.length === 0) {
+        ctx.output.err('no hosts match\n');
+        return;
+      }
+      ctx.output.out(renderTable(HOSTS_HEAD, hostRows(reply.hosts, ctx.now())));
+      if (reply.total > reply.hosts.length) {
+        ctx.output.err(`showing ${reply.hosts.length} of ${reply.total} hosts (--limit to see more)\n`);
+      }
+    });
+}
