@@ -9,6 +9,8 @@ export const OrchestratorSettings = serviceSettings(3001).extend({
   REPORT_INTERVAL_MS: env.int(100, 3_600_000).default(5000),
   CHECKIN_BATCH_SIZE: env.int(1, 10_000).default(500),
   CHECKIN_BATCH_WAIT_MS: env.int(0, 1000).default(5),
+  /** How often running rotations are advanced. */
+  ROTATE_TICK_MS: env.int(50, 600_000).default(1000),
 });
 
 export type OrchestratorConfig = z.infer<typeof OrchestratorSettings>;

@@ -12,6 +12,7 @@ import { CatalogRepository } from './repositories/catalog.repository';
 import { KeyRepository } from './repositories/key.repository';
 import { OperationRepository } from './repositories/operation.repository';
 import { SymversRepository } from './repositories/symvers.repository';
+import { LifecycleRepository } from './repositories/lifecycle.repository';
 
 interface DbConfig {
   DATABASE_URL: string;
@@ -28,6 +29,7 @@ const REPOSITORIES = [
   CatalogRepository,
   KeyRepository,
   SymversRepository,
+  LifecycleRepository,
 ];
 
 @Injectable()

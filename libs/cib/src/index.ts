@@ -10,3 +10,4 @@ export * from './repositories/build.repository';
 export * from './repositories/catalog.repository';
 export * from './repositories/key.repository';
 export * from './repositories/symvers.repository';
+export * from './repositories/lifecycle.repository';

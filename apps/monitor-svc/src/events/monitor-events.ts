@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { FindingRow, LivenessChange } from '@nco/cib';
-import { Subjects } from '@nco/events';
+import type { FindingRow, LivenessChange, OperationEntity } from '@nco/cib';
+import { operationSummary, Subjects } from '@nco/events';
 import { NatsService, ROOT_LOGGER } from '@nco/runtime';
 import { Logger } from 'pino';
 import { monitorMetrics } from '../metrics';
@@ -12,6 +12,8 @@ export interface Announcement {
   findings?: FindingRow[];
   online?: number[];
   offline?: LivenessChange[];
+  /** Operations whose progress the batch moved (installs confirmed). */
+  operations?: OperationEntity[];
 }
 
 /**
@@ -32,7 +34,7 @@ export class MonitorEvents {
     this.log = root.child({ component: 'events' });
   }
 
-  async announce({ findings = [], online = [], offline = [] }: Announcement): Promise<void> {
+  async announce({ findings = [], online = [], offline = [], operations = [] }: Announcement): Promise<void> {
     const bus = this.nats.bus;
     const at = new Date().toISOString();
     const sends: Array<() => Promise<void>> = [];
@@ -42,6 +44,9 @@ export class MonitorEvents {
     }
     for (const hostId of online) {
       sends.push(() => bus.publishDurable(Subjects.evt.hostOnline, undefined, { hostId, online: true, lastSeenAt: at }, { hostId }));
+    }
+    for (const op of operations) {
+      sends.push(() => bus.publishDurable(Subjects.evt.operationProgress, undefined, operationSummary(op), { operationId: op.id }));
     }
     for (const h of offline) {
       const body = { hostId: h.hostId, online: false, lastSeenAt: h.lastSeenAt?.toISOString() ?? null };

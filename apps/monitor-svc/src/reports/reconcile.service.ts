@@ -43,19 +43,20 @@ export class ReconcileService {
   async reconcile(batch: Report[]): Promise<ReconcileOutcome> {
     const { latest, superseded } = latestPerHost(batch);
 
-    const { live, findings } = await this.reports.transaction(async (rules) => {
+    const { live, findings, operations } = await this.reports.transaction(async (rules) => {
       const live = await rules.touchLiveness(livenessOf(latest));
       const fresh = new Set(live.filter((l) => l.fresh).map((l) => l.hostId));
       const lines = moduleLines(latest.filter((r) => fresh.has(r.hostId)));
       const revoked = await rules.applyRevoked(lines.revoked);
       const reported = await rules.applyReported(lines.reported);
       const missing = await rules.flagMissing(lines.hostIds, lines.reported);
-      return { live, findings: [...revoked, ...reported, ...missing] };
+      const operations = await rules.progressInstalls(reported.filter((f) => f.kind === 'installed'));
+      return { live, findings: [...revoked, ...reported, ...missing], operations };
     });
 
     const outcome = this.summarise(latest, superseded, live, findings);
     this.record(outcome, batch.length);
-    await this.events.announce({ findings, online: outcome.cameOnline });
+    await this.events.announce({ findings, online: outcome.cameOnline, operations });
     return outcome;
   }
 

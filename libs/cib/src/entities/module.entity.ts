@@ -51,6 +51,7 @@ export class DeploymentEntity {
   @Column({ name: 'installed_at', type: 'timestamptz', nullable: true }) installedAt!: Date | null;
   @Column({ name: 'host_error_at', type: 'timestamptz', nullable: true }) hostErrorAt!: Date | null;
   @Column({ name: 'security_checked_at', type: 'timestamptz', nullable: true }) securityCheckedAt!: Date | null;
+  @Column({ name: 'deprecated_at', type: 'timestamptz', nullable: true }) deprecatedAt!: Date | null;
   @Column({ name: 'failure_reason', type: 'text', nullable: true }) failureReason!: string | null;
   @Column({ name: 'operation_id', type: 'uuid', nullable: true }) operationId!: string | null;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;

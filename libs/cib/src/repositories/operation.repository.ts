@@ -97,7 +97,32 @@ export class OperationRepository {
        SELECT * FROM upd`,
       [operationId, succeeded, failed],
     );
-    return rows[0] ? this.ds.getRepository(OperationEntity).create(mapOperation(rows[0])) : null;
+    return rows[0] ? mapOperation(rows[0]) : null;
+  }
+
+  async setTargets(operationId: string, count: number): Promise<void> {
+    await this.ds.query(`UPDATE operations SET target_count = $2, pending = $2, updated_at = now() WHERE id = $1`, [operationId, count]);
+  }
+
+  /**
+   * A rotation's progress from its hosts: done where the old module is gone, failed where the new
+   * one could not be deployed (the old one stays there). Returns the row once it has finished.
+   */
+  async settleRotation(operationId: string, remaining: number, failed: number): Promise<OperationEntity | null> {
+    const rows: Array<Record<string, unknown>> = await this.ds.query(
+      `WITH upd AS (
+         UPDATE operations SET
+           pending = greatest($2 - $3, 0), failed = $3, succeeded = greatest(target_count - $2, 0), updated_at = now(),
+           status = CASE WHEN $2 - $3 > 0 THEN 'running' WHEN $3 = 0 THEN 'succeeded'
+                         WHEN target_count - $2 <= 0 THEN 'failed' ELSE 'partially_failed' END,
+           finished_at = CASE WHEN $2 - $3 > 0 THEN NULL ELSE now() END
+         WHERE id = $1 AND status IN ('pending','running')
+         RETURNING *
+       ) SELECT * FROM upd`,
+      [operationId, remaining, failed],
+    );
+    const op = rows[0] ? mapOperation(rows[0]) : null;
+    return op && op.status !== 'running' ? op : null;
   }
 
   /** Marks an operation failed as a whole (e.g. nothing could be done), with the reason. */
@@ -118,8 +143,9 @@ export class OperationRepository {
   }
 }
 
-function mapOperation(r: Record<string, unknown>): Partial<OperationEntity> {
-  return {
+/** An `operations` row read with raw SQL, as the entity. */
+export function mapOperation(r: Record<string, unknown>): OperationEntity {
+  return Object.assign(new OperationEntity(), {
     id: r.id as string,
     kind: r.kind as string,
     status: r.status as OperationEntity['status'],
@@ -133,5 +159,5 @@ function mapOperation(r: Record<string, unknown>): Partial<OperationEntity> {
     createdAt: r.created_at as Date,
     updatedAt: r.updated_at as Date,
     finishedAt: (r.finished_at as Date) ?? null,
-  };
+  });
 }

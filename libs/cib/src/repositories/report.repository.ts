@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { OperationEntity } from '../entities';
+import { mapOperation } from './operation.repository';
 
 /** One module line of a report, flattened: Installed and Deprecated entries alike. */
 export interface ReportedModule {
@@ -185,6 +187,33 @@ export class ReportRules {
       ],
     );
     return rows.map((r) => toFinding(r.kind as FindingRow['kind'])(r));
+  }
+
+  /**
+   * Installs confirmed by this batch count as succeeded hosts of the operations that asked for
+   * them (a deploy succeeds per host when the device reports the module, not when it was sent).
+   * Returns the operations it moved, for progress events.
+   */
+  async progressInstalls(installed: Array<{ hostId: number; moduleId: number }>): Promise<OperationEntity[]> {
+    if (!installed.length) return [];
+    const rows: Row[] = await this.m.query(
+      `WITH f AS (SELECT * FROM unnest($1::int[], $2::int[]) AS f(host_id, module_id)),
+       per_op AS (
+         SELECT d.operation_id, count(*)::int AS n FROM deployments d JOIN f USING (host_id, module_id)
+         WHERE d.operation_id IS NOT NULL GROUP BY d.operation_id
+       ),
+       upd AS (
+         UPDATE operations o SET
+           succeeded = o.succeeded + p.n, pending = greatest(o.pending - p.n, 0), updated_at = now(),
+           status = CASE WHEN o.pending - p.n > 0 THEN o.status WHEN o.failed = 0 THEN 'succeeded' ELSE 'partially_failed' END,
+           finished_at = CASE WHEN o.pending - p.n > 0 THEN NULL ELSE now() END
+         FROM per_op p WHERE o.id = p.operation_id AND o.status IN ('pending','running')
+         RETURNING o.*
+       )
+       SELECT * FROM upd`,
+      [installed.map((i) => i.hostId), installed.map((i) => i.moduleId)],
+    );
+    return rows.map(mapOperation);
   }
 
   /** Known and installed, but absent from its host's report → the deployment's host-error time is set. */
