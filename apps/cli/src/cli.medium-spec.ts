@@ -83,7 +83,8 @@ const nco = (args: string[], env?: Record<string, string>) => finish(spawnNco(ar
 beforeAll(async () => {
   if (!existsSync(MAIN)) execFileSync(process.execPath, ['tools/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
   nats = await startNatsServer();
-  const nc = await connectNats({ servers: nats.url, name: 'cli-medium', failFast: true }, silentLogger);
+  // Reconnects (not failFast): one test restarts the server under a running `nco watch`.
+  const nc = await connectNats({ servers: nats.url, name: 'cli-medium' }, silentLogger);
   await ensureStreams(nc, silentLogger);
   bus = new NatsBus(nc, silentLogger);
   responder = bus.serve(Subjects.cmd.hostsList, ({ env }) => {
@@ -159,6 +160,29 @@ describe('nco (built, over NATS)', () => {
     await pollUntil(() => run.stderrSoFar().includes('watching NCO_EVENTS'), 'nco watch to start', 15_000);
     child.kill('SIGINT');
     expect((await run).code).toBe(0);
+  });
+
+  it('watch keeps going across a NATS restart', async () => {
+    const child = spawnNco(['watch', '--events', '--count', '1']);
+    const run = finish(child, 60_000);
+    await pollUntil(() => run.stderrSoFar().includes('watching NCO_EVENTS'), 'nco watch to start', 15_000);
+    await nats.restart();
+    await pollUntil(() => run.stderrSoFar().includes('reconnected to NATS'), 'nco watch to reconnect', 30_000);
+    // The ordered consumer is recreated after the reconnect; publish until the watch has seen one.
+    const body = { hostId: 5, online: false, lastSeenAt: null };
+    await pollUntil(
+      async () => {
+        await bus.publishDurable(Subjects.evt.hostOffline, undefined, body).catch(() => undefined);
+        return child.exitCode !== null;
+      },
+      'nco watch to see an event after the restart',
+      30_000,
+      500,
+    );
+    const result = await run;
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/ host\.offline +host 5 +offline\n$/);
+    expect(result.stderr).toContain('lost the connection to NATS');
   });
 
   it('refuses a bad flag with exit 2 and a pointer to the usage', async () => {

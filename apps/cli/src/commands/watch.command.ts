@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { Streams } from '@nco/events';
-import { ConsumerMessages, DeliverPolicy, Events, OrderedConsumerOptions } from 'nats';
+import { ConsumerEvents, ConsumerMessages, DeliverPolicy, Events, OrderedConsumerOptions } from 'nats';
 import { parseHostId, parseSince, positiveInt } from '../args';
 import { CliContext, withConnection } from '../context';
 import { CliError } from '../errors';
@@ -83,7 +83,10 @@ export async function runWatch(ctx: CliContext, conn: CliConnection, plan: Watch
         }
         throw e;
       }
-      iterators.push(await consumer.consume({ abort_on_missing_resource: true }));
+      // Not abort_on_missing_resource: after a NATS restart the ordered consumer is gone and must be recreated.
+      const it = await consumer.consume();
+      iterators.push(it);
+      void reportStreamStatus(ctx, it, s.name);
       if (stopped) return;
     }
     ctx.output.err(`watching ${plan.streams.map((s) => s.name).join(' and ')}${plan.hostId !== undefined ? ` for host ${plan.hostId}` : ''}: ${plan.from} (Ctrl-C to stop)\n`);
@@ -114,6 +117,19 @@ export async function runWatch(ctx: CliContext, conn: CliConnection, plan: Watch
   } finally {
     removeInterrupt();
     stop();
+  }
+}
+
+async function reportStreamStatus(ctx: CliContext, it: ConsumerMessages, stream: string): Promise<void> {
+  let missing = false;
+  for await (const s of await it.status()) {
+    if (s.type === ConsumerEvents.StreamNotFound && !missing) {
+      missing = true;
+      ctx.output.err(`stream ${stream} is gone, waiting for it to come back...\n`);
+    } else if (s.type === ConsumerEvents.OrderedConsumerRecreated && missing) {
+      missing = false;
+      ctx.output.err(`stream ${stream} is back\n`);
+    }
   }
 }
 
