@@ -19,6 +19,7 @@ function setup(live: LivenessRow[], findings: Partial<Record<keyof ReportRules, 
     applyRevoked: async (a: unknown) => (calls.push(['applyRevoked', a]), findings.applyRevoked ?? []),
     applyReported: async (a: unknown) => (calls.push(['applyReported', a]), findings.applyReported ?? []),
     flagMissing: async (h: unknown, r: unknown) => (calls.push(['flagMissing', [h, r]]), findings.flagMissing ?? []),
+    progressInstalls: async (a: unknown) => (calls.push(['progressInstalls', a]), []),
   } as unknown as ReportRules;
   const repo = { transaction: (fn: (r: ReportRules) => Promise<unknown>) => fn(rules) } as unknown as ReportRepository;
   const announce = jest.fn(async () => undefined);
@@ -37,7 +38,7 @@ describe('ReconcileService', () => {
       report(2, '2026-11-24T10:00:00Z', [6]),
       report(3, '2026-11-24T10:00:00Z', [7]),
     ]);
-    expect(calls.map(([name]) => name)).toEqual(['touchLiveness', 'applyRevoked', 'applyReported', 'flagMissing']);
+    expect(calls.map(([name]) => name)).toEqual(['touchLiveness', 'applyRevoked', 'applyReported', 'flagMissing', 'progressInstalls']);
     expect(calls[0][1]).toEqual([1, 2, 3].map((hostId) => ({ hostId, issuedAt: new Date('2026-11-24T10:00:00Z') })));
     expect(calls[2][1]).toEqual([expect.objectContaining({ hostId: 1, moduleId: 5 })]);
     expect(calls[3][1]).toEqual([[1], [expect.objectContaining({ hostId: 1, moduleId: 5 })]]);
@@ -65,6 +66,7 @@ describe('ReconcileService', () => {
     expect(announce).toHaveBeenCalledWith({
       findings: [f('revoked', 1), f('unknown_module', 2), f('missing_module', 3)],
       online: [1],
+      operations: [],
     });
   });
 
