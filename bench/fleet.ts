@@ -1,0 +1,205 @@
+/**
+ * `npm run bench -- fleet [--hosts N]` (default: 250, 1000 and 10000 in turn)
+ *
+ * Deploys one module to a fleet so that every host gets its own module (own id, own key,
+ * stamped), through the real services running as separate processes (as in production), a
+ * fleet simulator process with N virtual DCAs, a private nats-server and a fresh CIB; measured
+ * from the deploy command until the CIB shows every deployment confirmed by a device report.
+ * Also measures the resident memory of one real DCA process and of the fleet simulator.
+ */
+import 'reflect-metadata';
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { createTestDatabase, TestDatabase } from '@nco/cib/testing';
+import { connectNats, NatsBus, silentLogger, Subjects } from '@nco/events';
+import { startNatsServer } from '@nco/events/testing';
+
+const SERVICES = ['orchestrator', 'construct-svc', 'deploy-svc', 'revoke-svc', 'monitor-svc', 'security-svc'];
+const TARGETS: Record<number, number> = { 250: 300, 10_000: 10_000 };
+const DCA_RSS_TARGET_MB = 80;
+const FLEET_RSS_TARGET_MB = 2048;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+
+function sizes(): number[] {
+  const at = process.argv.indexOf('--hosts');
+  if (at < 0) return [250, 1000, 10_000];
+  const v = Number(process.argv[at + 1]);
+  if (!Number.isInteger(v) || v < 1 || v > 60_000) throw new Error('--hosts expects an integer 1..60000');
+  return [v];
+}
+
+function headersRelease(): string {
+  const out = require('node:fs').readdirSync('/usr/src').filter((d: string) => /^linux-headers-.*-amd64$/.test(d)).sort();
+  if (!out.length) throw new Error('no kernel headers: apt-get install linux-headers-amd64');
+  return out[out.length - 1].replace('linux-headers-', '');
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+/** Starts a built entry point and resolves when it logs `ready` (a message it prints once started). */
+function start(name: string, script: string, env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in 60 s`)), 60_000);
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (ready.test(line)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+      if (/"level":(50|60)/.test(line)) log(`[${name}] ${line.slice(0, 400)}`);
+    });
+    createInterface({ input: child.stderr! }).on('line', (line) => log(`[${name}] ${line.slice(0, 400)}`));
+  });
+}
+
+async function stopAll(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map((c) => new Promise<void>((resolve) => {
+      if (c.exitCode !== null) return resolve();
+      c.once('exit', () => resolve());
+      c.kill('SIGTERM');
+      setTimeout(() => c.kill('SIGKILL'), 15_000).unref();
+    })),
+  );
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | null | undefined | false>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+interface RunFigures {
+  hosts: number;
+  totalMs: number;
+  hostsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  targetMs: number | null;
+  fleetRssMb: number;
+}
+
+async function run(hosts: number, release: string): Promise<RunFigures> {
+  const nats = await startNatsServer({ config: 'max_payload: 8MB' });
+  const db: TestDatabase = await createTestDatabase('nco_bench');
+  const children: ChildProcess[] = [];
+  const env = {
+    DATABASE_URL: db.url,
+    NATS_URL: nats.url,
+    REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'info',
+    LOG_FORMAT: 'json',
+    NCO_KEK: randomBytes(32).toString('base64'),
+    REPORT_INTERVAL_MS: '5000',
+    OFFLINE_AFTER_MS: '60000',
+    DATABASE_POOL_SIZE: '10',
+  };
+  const nc = await connectNats({ servers: nats.url, name: 'bench-fleet', failFast: true }, silentLogger);
+  const bus = new NatsBus(nc, silentLogger);
+  try {
+    for (const s of SERVICES) children.push(await start(s, `dist/apps/${s}/src/main.js`, env, new RegExp(`"msg":"${s} started"`)));
+    const fleet = await start('fleet', 'dist/apps/dca/src/fleet-main.js', { ...env, FLEET_SIZE: String(hosts), FLEET_RELEASE: release }, /checked in/);
+    children.push(fleet);
+    await waitFor(`${hosts} hosts online`, 120_000, async () => {
+      const [{ n }] = await db.ds.query(`SELECT count(*)::int AS n FROM hosts WHERE online`);
+      return n >= hosts;
+    });
+    // One compile per flavor happens once, before the measured deploy (a build of one host).
+    const [{ host_id: first }] = await db.ds.query(`SELECT min(host_id) AS host_id FROM hosts`);
+    const warm = await bus.request(Subjects.cmd.build, undefined, { module: 'port-match', target: { hostIds: [first] }, install: false, applyNow: true, params: {}, toolchain: 'stamp' }, { timeoutMs: 60_000 });
+    await waitFor('the warm-up compile', 120_000, async () => (await db.ds.query(`SELECT pending FROM operations WHERE id = $1`, [warm.operationId]))[0].pending === 0);
+    const warmDns = await bus.request(Subjects.cmd.build, undefined, { module: 'dns-tag', target: { hostIds: [first] }, install: false, applyNow: true, params: {}, toolchain: 'stamp' }, { timeoutMs: 60_000 });
+    await waitFor('the warm-up compile', 120_000, async () => (await db.ds.query(`SELECT pending FROM operations WHERE id = $1`, [warmDns.operationId]))[0].pending === 0);
+
+    const started = new Date();
+    const t0 = performance.now();
+    const { operationId, targetCount } = await bus.request(Subjects.cmd.deploy, undefined, { module: 'dns-tag', target: { all: true }, applyNow: true, params: {}, toolchain: 'stamp' }, { timeoutMs: 60_000 });
+    if (targetCount !== hosts) throw new Error(`deploy targeted ${targetCount} hosts, expected ${hosts}`);
+    await waitFor(`${hosts} deployments confirmed`, 300_000, async () => {
+      const [op] = await db.ds.query(`SELECT pending, failed FROM operations WHERE id = $1`, [operationId]);
+      if (op.failed) throw new Error(`${op.failed} deployments failed`);
+      return op.pending === 0;
+    });
+    const totalMs = performance.now() - t0;
+    const rows: Array<{ ms: number }> = await db.ds.query(
+      `SELECT extract(epoch FROM (installed_at - $2::timestamptz)) * 1000 AS ms FROM deployments WHERE operation_id = $1 AND state IN ('installed','verified') ORDER BY 1`,
+      [operationId, started],
+    );
+    if (rows.length !== hosts) throw new Error(`${rows.length} of ${hosts} deployments installed`);
+    const lat = rows.map((r) => Number(r.ms));
+    return {
+      hosts,
+      totalMs: Math.round(totalMs),
+      hostsPerSec: Math.round((hosts / totalMs) * 1000),
+      p50Ms: Math.round(percentile(lat, 50)),
+      p99Ms: Math.round(percentile(lat, 99)),
+      targetMs: TARGETS[hosts] ?? null,
+      fleetRssMb: rssMb(fleet.pid!),
+    };
+  } finally {
+    await nc.close().catch(() => undefined);
+    await stopAll(children);
+    await db.drop().catch(() => undefined);
+    await nats.close();
+  }
+}
+
+/** One real DCA process (simulated driver) checked in against a running orchestrator. */
+async function dcaRss(release: string): Promise<number> {
+  const nats = await startNatsServer();
+  const db = await createTestDatabase('nco_bench');
+  const children: ChildProcess[] = [];
+  try {
+    const env = { DATABASE_URL: db.url, NATS_URL: nats.url, HTTP_PORT: '0', LOG_LEVEL: 'info', REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379' };
+    children.push(await start('orchestrator', 'dist/apps/orchestrator/src/main.js', env, /"msg":"orchestrator started"/));
+    const dca = await start('dca', 'dist/apps/dca/src/main.js', {
+      ...env, DCA_MAC: '02:fe:00:00:00:01', DCA_RELEASE: release, DCA_STATE_DIR: `/tmp/nco-bench-dca-${process.pid}`,
+    }, /checked in/);
+    children.push(dca);
+    await new Promise((r) => setTimeout(r, 3000));
+    return rssMb(dca.pid!);
+  } finally {
+    await stopAll(children);
+    await db.drop();
+    await nats.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const release = headersRelease();
+  const results: RunFigures[] = [];
+  for (const n of sizes()) {
+    log(`fleet bench: deploying dns-tag to ${n} simulated hosts…`);
+    const r = await run(n, release);
+    results.push(r);
+    const target = r.targetMs === null ? '(no target)' : `(target <= ${r.targetMs} ms) ${r.totalMs <= r.targetMs ? 'ok' : 'MISSED'}`;
+    process.stdout.write(`N=${n}: ${r.totalMs} ms total ${target}; ${r.hostsPerSec} hosts/s; command→confirmation p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; fleet simulator RSS ${r.fleetRssMb} MB\n`);
+  }
+  const dca = await dcaRss(release);
+  process.stdout.write(`one real DCA process RSS: ${dca} MB (target <= ${DCA_RSS_TARGET_MB} MB) ${dca <= DCA_RSS_TARGET_MB ? 'ok' : 'MISSED'}\n`);
+  const biggest = results[results.length - 1];
+  process.stdout.write(`fleet simulator RSS at ${biggest.hosts} hosts: ${biggest.fleetRssMb} MB (target <= ${FLEET_RSS_TARGET_MB} MB) ${biggest.fleetRssMb <= FLEET_RSS_TARGET_MB ? 'ok' : 'MISSED'}\n`);
+  process.stdout.write(`${JSON.stringify({ bench: 'fleet', runs: results, dcaRssMb: dca })}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`fleet bench failed: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  },
+);
