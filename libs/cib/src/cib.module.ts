@@ -13,6 +13,7 @@ import { KeyRepository } from './repositories/key.repository';
 import { OperationRepository } from './repositories/operation.repository';
 import { SymversRepository } from './repositories/symvers.repository';
 import { LifecycleRepository } from './repositories/lifecycle.repository';
+import { DeviceWorkRepository } from './repositories/device-work.repository';
 
 interface DbConfig {
   DATABASE_URL: string;
@@ -30,6 +31,7 @@ const REPOSITORIES = [
   KeyRepository,
   SymversRepository,
   LifecycleRepository,
+  DeviceWorkRepository,
 ];
 
 @Injectable()

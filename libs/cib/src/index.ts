@@ -11,3 +11,4 @@ export * from './repositories/catalog.repository';
 export * from './repositories/key.repository';
 export * from './repositories/symvers.repository';
 export * from './repositories/lifecycle.repository';
+export * from './repositories/device-work.repository';
