@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { CommandIntakeService } from './commands/command-intake.service';
+import { DeployCommandsHandler } from './commands/deploy-commands.handler';
+import { DeployCommandsService } from './commands/deploy-commands.service';
+import { DeployDispatchService } from './dispatch/deploy-dispatch.service';
+
+@Module({
+  providers: [CommandIntakeService, DeployCommandsService, DeployDispatchService, DeployCommandsHandler],
+})
+export class DeployModule {}
