@@ -116,7 +116,7 @@ describe('nco (built, over NATS)', () => {
     expect(lines[0]).toBe('HOST ID  MAC                RELEASE          ONLINE  LAST REPORT  MODULES  MIDDLEBOX  LABELS');
     expect(lines[1]).toMatch(/^7 +02:00:00:00:00:07 +6\.1\.0-sim-amd64 +yes +[45]s ago +3 +- +rack=a1$/);
     expect(lines).toHaveLength(2);
-    expect(requests).toEqual([{ online: true, labels: { rack: 'a1' }, limit: 10_000 }]);
+    expect(requests).toEqual([{ online: true, labels: { rack: 'a1' }, limit: 1_000 }]);
 
     const all = await nco(['hosts']);
     expect(all.stdout).toMatch(/\n8 +02:00:00:00:00:08 +6\.1\.0-sim-amd64 +no +never +0 +wireshark +-\n$/);

@@ -67,7 +67,7 @@ describe('nco hosts', () => {
     ]);
     expect(f.output.stderr).toBe('');
     expect(f.calls).toEqual([
-      { settings: expect.objectContaining({ servers: ['nats://127.0.0.1:4222'] }), subject: Subjects.cmd.hostsList.subject(), body: { limit: 10_000 }, opts: { timeoutMs: 10_000 } },
+      { settings: expect.objectContaining({ servers: ['nats://127.0.0.1:4222'] }), subject: Subjects.cmd.hostsList.subject(), body: { limit: 1_000 }, opts: { timeoutMs: 10_000 } },
     ]);
     expect(f.closed()).toBe(1);
   });
@@ -131,7 +131,7 @@ describe('nco hosts', () => {
 
   it('builds rows and queries without a connection', () => {
     expect(hostRows([host({ labels: { a: 'b' } })], now)[0]).toEqual(['1', '02:00:00:00:00:01', '6.1.0-sim-amd64', 'yes', '3s ago', '2', '-', 'a=b']);
-    expect(hostsQuery({ online: true })).toEqual({ online: true, limit: 10_000 });
+    expect(hostsQuery({ online: true })).toEqual({ online: true, limit: 1_000 });
   });
 });
 

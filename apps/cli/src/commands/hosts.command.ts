@@ -33,12 +33,19 @@ export function hostRows(hosts: HostSummary[], now: Date): string[][] {
   ]);
 }
 
+/**
+ * Hosts asked for when --limit is not given. A reply is one NATS message (1 MB at most by
+ * default) and a host is ~250 bytes of JSON, so 1,000 hosts fit with room for labels; a table
+ * longer than that is for --json and a pipe anyway.
+ */
+export const DEFAULT_HOSTS_LIMIT = 1_000;
+
 /** The request body for the options given (online/offline/labels/limit). */
 export function hostsQuery(o: HostsOptions) {
   return {
     ...(o.online ? { online: true } : o.offline ? { online: false } : {}),
     ...(labelSelector(o.label) ? { labels: labelSelector(o.label) } : {}),
-    limit: o.limit ?? 10_000,
+    limit: o.limit ?? DEFAULT_HOSTS_LIMIT,
   };
 }
 
@@ -48,7 +55,7 @@ export function hostsCommand(ctx: CliContext): Command {
     .addOption(new Option('--online', 'only hosts that are online').conflicts('offline'))
     .addOption(new Option('--offline', 'only hosts that are offline'))
     .option('-l, --label <key=value>', 'only hosts with this label (repeat for several: all must match)', collectLabel)
-    .option('--limit <n>', 'at most this many hosts (default 10000)', positiveInt(100_000))
+    .option('--limit <n>', `at most this many hosts (default ${DEFAULT_HOSTS_LIMIT}; a note on stderr says when there are more)`, positiveInt(100_000))
     .option('--json', 'print the hosts as a JSON array (the reply\'s `hosts`) instead of a table')
     .addHelpText(
       'after',
