@@ -1,4 +1,4 @@
-import { DeviceWorkRepository, OperationRepository } from '@nco/cib';
+import { DeviceWorkRepository, OperationRepository, ReportRepository } from '@nco/cib';
 import { createTestDatabase, TestDatabase } from '@nco/cib/testing';
 import { randomUUID } from 'node:crypto';
 
@@ -195,6 +195,30 @@ describe('DeviceWorkRepository', () => {
     expect(await q(`SELECT priority FROM deployments WHERE host_id = 1 AND module_id = 1`)).toEqual([{ priority: 101 }]);
     expect(await q(`SELECT source, reason FROM revocations`)).toEqual([{ source: 'rotate', reason: 'rotated: drained' }]);
     expect(await operation(rotate)).toMatchObject({ succeeded: 0 });
+  });
+
+  it("counts a revoke once when the device's report closed it before its answer arrived, keeping one revocation", async () => {
+    await hosts([1, 2]);
+    await deploy([1, 2], 1, 'dns-tag', 'installed');
+    const v = await command('revoke', [1, 2], 1, { reason: 'retired', module: 'dns-tag' });
+    const claimed = await work.claimDue(['revoke'], 10);
+    // The change reports reach monitor-svc first: its rule deletes the rows, records the kernel's revocation, closes the pending rows.
+    await new ReportRepository(db.ds).transaction((rules) => rules.applyRevoked([{ hostId: 1, moduleId: 1, ts: 1_800_000_000.5 }, { hostId: 2, moduleId: 1, ts: 1_800_000_000.7 }]));
+    expect((await pending('revoke')).map((p) => p.state)).toEqual(['done', 'done']);
+    // Host 1's answer arrives; host 2's is lost.
+    const r = await work.commandsSucceeded(claimed.filter((c) => c.hostId === 1).map((c) => c.pendingId));
+    expect(r.operations).toEqual([expect.objectContaining({ id: v.id, succeeded: 1, pending: 1 })]);
+    expect(await work.commandsSucceeded(claimed.filter((c) => c.hostId === 1).map((c) => c.pendingId))).toMatchObject({ settled: 0 });
+    // The sweep finds host 2's revoke closed by the report and settles it.
+    await q(`UPDATE pending_operations SET updated_at = now() - interval '1 minute' WHERE kind = 'revoke'`);
+    const ids = await work.reportedRevokes(30_000);
+    expect(ids).toEqual(claimed.filter((c) => c.hostId === 2).map((c) => c.pendingId));
+    expect((await work.commandsSucceeded(ids)).operations).toEqual([expect.objectContaining({ id: v.id, succeeded: 2, pending: 0, status: 'succeeded' })]);
+    expect(await work.reportedRevokes(30_000)).toEqual([]);
+    expect(await q(`SELECT host_id, source, reason, operation_id = $1 AS ours, kernel_ts FROM revocations ORDER BY host_id`, [v.id])).toEqual([
+      { host_id: 1, source: 'operator', reason: 'retired', ours: true, kernel_ts: 1_800_000_000.5 },
+      { host_id: 2, source: 'operator', reason: 'retired', ours: true, kernel_ts: 1_800_000_000.7 },
+    ]);
   });
 
   it('records refusals with the reason', async () => {

@@ -27,6 +27,8 @@ export interface DispatcherOptions {
 /** Per-row log lines per batch before the rest is summarised (a fleet-wide refusal is one line, not 10,000). */
 const ROW_LOG_LIMIT = 20;
 const SETTLE_TRIES = 4;
+/** Every how many sweeps revokes closed by reports (answer lost) are looked for: it scans closed rows. */
+const REPORTED_REVOKES_EVERY = 10;
 
 /**
  * Carries pending device work from the CIB to devices, for one service's kinds:
@@ -45,6 +47,7 @@ export class DeviceDispatcher {
   private again = false;
   private stopping = false;
   private sweeping = false;
+  private sweeps = 0;
   private timer?: NodeJS.Timeout;
   private readonly slots: Semaphore;
   private readonly byKind = new Map<DeviceWorkKind, Delivery>();
@@ -114,12 +117,22 @@ export class DeviceDispatcher {
         this.log.info({ requeued: r.retried, failed: r.exhausted }, 'stale sent rows put back (no answer recorded, or an install not confirmed)');
       }
       this.publishProgress(r.operations);
+      if (this.kinds.includes('revoke') && this.sweeps++ % REPORTED_REVOKES_EVERY === 0) await this.settleReportedRevokes(bound);
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'sweep failed');
     } finally {
       this.sweeping = false;
     }
     this.kick();
+  }
+
+  /** Revokes a device report closed while their answer was lost: settled as done so their operations finish. */
+  private async settleReportedRevokes(olderThanMs: number): Promise<void> {
+    const ids = await this.o.work.reportedRevokes(olderThanMs);
+    if (!ids.length) return;
+    const r = await this.o.work.commandsSucceeded(ids);
+    if (r.settled) this.log.info({ count: r.settled }, 'revokes confirmed by device reports settled (their answers were lost)');
+    this.publishProgress(r.operations);
   }
 
   /** Stops claiming; the round in flight finishes its sends and settles them. */

@@ -310,6 +310,22 @@ export class DeviceWorkRepository {
   }
 
   /**
+   * Revokes a report closed (the device listed the module as Revoked) but whose answer never
+   * reached a dispatcher (lost, timed out): settled as succeeded by the sweep, so their
+   * operations finish. Only rows untouched for `olderThanMs`, so the normal settle goes first.
+   */
+  async reportedRevokes(olderThanMs: number, limit = 10_000): Promise<string[]> {
+    const rows: Row[] = await this.ds.query(
+      `SELECT id FROM pending_operations
+       WHERE kind = 'revoke' AND state = 'done' AND NOT args ? 'answered' AND operation_id IS NOT NULL
+         AND updated_at < now() - make_interval(secs => $1::float8 / 1000)
+       LIMIT $2`,
+      [olderThanMs, limit],
+    );
+    return rows.map((r) => r.id as string);
+  }
+
+  /**
    * The artifacts of claimed installs, in one query over built_modules and build_flavors. An
    * install whose deployment no longer awaits it (revoked, failed) has no payload.
    */
@@ -409,11 +425,16 @@ export class DeviceWorkRepository {
   async commandsSucceeded(pendingIds: string[]): Promise<SettleResult & { skippedPriorities: number }> {
     if (!pendingIds.length) return { settled: 0, operations: [], skippedPriorities: 0 };
     return this.ds.transaction(async (m) => {
+      // A revoke may already be 'done': the device's change report (listing the module as Revoked)
+      // can reach monitor-svc before its answer reaches us, and the report rule closes the row
+      // without counting it. `args.answered` marks the rows settled here, so each counts once.
       const done: Row[] = await m.query(
         `WITH done AS (
-           UPDATE pending_operations p SET state = 'done', last_error = NULL, updated_at = now()
-           WHERE p.id = ANY($1::uuid[]) AND p.state = 'sent' AND p.kind IN ('toggle','priority','deprecate','revoke')
-           RETURNING p.id, p.host_id, p.module_id, p.kind, p.args, p.operation_id
+           UPDATE pending_operations p SET state = 'done', last_error = NULL, updated_at = now(),
+             args = p.args || '{"answered": true}'::jsonb
+           WHERE p.id = ANY($1::uuid[]) AND p.kind IN ('toggle','priority','deprecate','revoke')
+             AND (p.state = 'sent' OR (p.kind = 'revoke' AND p.state = 'done' AND NOT p.args ? 'answered'))
+           RETURNING p.id, p.host_id, p.module_id, p.kind, p.args, p.operation_id, p.created_at
          )
          SELECT * FROM done`,
         [pendingIds],
@@ -461,8 +482,17 @@ export class DeviceWorkRepository {
       }
       const revokes = by('revoke');
       if (revokes.length) {
+        // One revocation per revoke: the report's row (when the report came first) takes the
+        // operator's source, reason and operation; otherwise a new row is written.
         await m.query(
-          `WITH t AS (SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::uuid[], $5::text[]) AS t(host_id, module_id, reason, operation_id, module)),
+          `WITH t AS (
+             SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::uuid[], $5::text[], $6::timestamptz[])
+               AS t(host_id, module_id, reason, operation_id, module, asked_at)
+           ),
+           src AS (
+             SELECT t.*, CASE WHEN o.kind = 'rotate' THEN 'rotate' ELSE 'operator' END AS source
+             FROM t LEFT JOIN operations o ON o.id = t.operation_id
+           ),
            del AS (
              DELETE FROM deployments d USING t WHERE d.host_id = t.host_id AND d.module_id = t.module_id
              RETURNING d.host_id, d.module_id, d.module_name
@@ -470,16 +500,24 @@ export class DeviceWorkRepository {
            bm AS (
              UPDATE built_modules b SET req_install = false FROM t
              WHERE b.host_id = t.host_id AND b.module_id = t.module_id AND b.req_install
+           ),
+           adopted AS (
+             UPDATE revocations r SET source = src.source, reason = src.reason, operation_id = src.operation_id
+             FROM src
+             WHERE r.host_id = src.host_id AND r.module_id = src.module_id AND r.source = 'report'
+               AND r.operation_id IS NULL AND r.revoked_at >= src.asked_at
+             RETURNING r.host_id, r.module_id
            )
            INSERT INTO revocations (host_id, module_id, module_name, source, reason, operation_id)
-           SELECT t.host_id, t.module_id, coalesce(del.module_name, t.module),
-                  CASE WHEN o.kind = 'rotate' THEN 'rotate' ELSE 'operator' END, t.reason, t.operation_id
-           FROM t LEFT JOIN del USING (host_id, module_id) LEFT JOIN operations o ON o.id = t.operation_id`,
+           SELECT src.host_id, src.module_id, coalesce(del.module_name, src.module), src.source, src.reason, src.operation_id
+           FROM src LEFT JOIN del USING (host_id, module_id)
+           WHERE NOT EXISTS (SELECT 1 FROM adopted a WHERE a.host_id = src.host_id AND a.module_id = src.module_id)`,
           [
             ...cols(revokes),
             revokes.map((r) => ((r.args as Row).reason as string | undefined) ?? null),
             revokes.map((r) => (r.operation_id as string) ?? null),
             revokes.map((r) => ((r.args as Row).module as string | undefined) ?? null),
+            revokes.map((r) => r.created_at as Date),
           ],
         );
       }
