@@ -1,6 +1,7 @@
 import { CheckinReply, NcoError, silentLogger, Subjects } from '@nco/events';
 import { createHash } from 'node:crypto';
 import { SimulatedDriver } from '../driver/simulated.driver';
+import { stampedKo } from '../testing/stamped-artifacts';
 import { Agent, AgentBus, AGENT_VERSION } from './agent';
 import { AgentRuntime } from './agent-runtime';
 import { backoffDelay, DEFAULT_BACKOFF } from './backoff';
@@ -79,7 +80,7 @@ describe('Agent', () => {
   it('publishes a check-in report at once, then reports with a rising seq under its host id', async () => {
     const t = setup([reply(42)]);
     await t.agent.start();
-    await t.driver.install(Buffer.from('ko'), { moduleId: 5, params: {} });
+    await t.driver.install(stampedKo({ moduleId: 5 }), { moduleId: 5, params: {} });
     await t.agent.report('interval');
     const answer = await t.agent.answerReportRequest();
     await t.agent.report('change');

@@ -3,6 +3,7 @@ import { pollUntil } from '@nco/events/testing';
 import { randomInt } from 'node:crypto';
 import { SimulatedDriver } from '../driver/simulated.driver';
 import { FakeNco } from '../fleet/fake-nco';
+import { stampedKo } from '../testing/stamped-artifacts';
 import { Agent } from './agent';
 import { SoloRuntime } from './solo.runtime';
 
@@ -36,7 +37,7 @@ describe('Agent with SoloRuntime (real NATS)', () => {
     await pollUntil(() => nco.reports.get(hostId)!.count >= 3, 'interval reports');
     expect(nco.reports.get(hostId)!.outOfOrder).toBe(0);
 
-    await driver.install(Buffer.from('ko'), { moduleId: 3, params: { activate: 0 } });
+    await driver.install(stampedKo({ moduleId: 3, activate: 0 }), { moduleId: 3, params: {} });
     const reply = await ncoBus.request(Subjects.device.requestReport, { hostId }, {}, { hostId });
     expect(reply.kernel.Installed).toEqual([expect.objectContaining({ ID: 3, Activated: 0 })]);
 

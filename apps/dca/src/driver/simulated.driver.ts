@@ -1,18 +1,23 @@
 import { PRIORITY_MAX, PRIORITY_MIN } from '@nco/events';
-import { createHash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { ArtifactReader, readFromOptions } from './artifact-reader';
+import { readArtifact } from './artifact-reader';
+import { challengeMessageError, challengePlaintext, CHALLENGE_NONCE_BYTES } from './challenge';
 import {
+  ChallengeAnswer,
   CommandResult,
   Driver,
   DriverError,
   InstallOptions,
+  InstallOutcome,
   KernelReport,
-  ModuleParams,
+  RemoveOutcome,
 } from './driver';
+import { validateModuleParams } from './module-params';
 import { StateFile } from './state-file';
 
 const Flag = z.union([z.literal(0), z.literal(1)]);
+const HexKey = z.string().regex(/^[0-9a-f]{64}$/);
 
 const SimModule = z.object({
   id: z.number().int(),
@@ -22,7 +27,12 @@ const SimModule = z.object({
   count: z.number().int().min(0),
   /** Seconds since the epoch at which the module entered its current list. */
   ts: z.number(),
+  /** sha256 and size of the artifact it was loaded from (absent for forced modules). */
   sha256: z.string().optional(),
+  size: z.number().int().optional(),
+  /** The module key from the artifact's NCO block: the core answers challenges with it. Never logged. */
+  key: HexKey.optional(),
+  applyNow: z.boolean().default(false),
   /** Loaded behind the NCO's back (forceInstall): the NCO never built it. */
   forced: z.boolean().optional(),
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
@@ -35,10 +45,12 @@ const SimState = z.object({
   revoked: z.array(z.object({ id: z.number().int(), ts: z.number() })),
 });
 
+/** The core keeps this many revocation records (oldest dropped), so a report stays bounded. */
+export const MAX_REVOKED = 1024;
+
 export interface SimulatedDriverOptions {
   /** JSON file the kernel state lives in, so it survives an agent restart; memory only when absent. */
   statePath?: string;
-  readArtifact?: ArtifactReader;
   /** Clock in milliseconds (tests pin it). */
   now?: () => number;
   /** Where the emulated core's Module.symvers comes from (see symversFromFile). */
@@ -47,27 +59,33 @@ export interface SimulatedDriverOptions {
 
 export interface ForceInstallOptions {
   activated?: 0 | 1;
+  /** Default: the highest priority no loaded module holds. */
   priority?: number;
   count?: number;
 }
 
+/** What inspect() shows: the module without its key. */
+export type SimModuleView = Omit<SimModule, 'key'> & { hasKey: boolean };
+
 /**
  * The Layer 4.5 kernel core, emulated in memory: installed, deprecated and revoked modules with
- * their timestamps, active mode, priority and socket count. Socket helpers and `revokeLocally` /
- * `forceInstall` let tests play the parts of applications and of the core itself.
+ * their timestamps, active mode, priority, socket count and key. Like the real core it learns a
+ * module's id, key, active mode, priority and applyNow from the module's NCO block, refuses a
+ * second module under a loaded id or priority, and answers security challenges with the key.
+ * Socket helpers and `revokeLocally` / `forceInstall` let tests play the parts of applications
+ * and of the core itself.
  */
 export class SimulatedDriver implements Driver {
   readonly kind = 'simulated' as const;
   private readonly modules = new Map<number, SimModule>();
+  /** Module id → revocation time (s); insertion order is age order. */
   private readonly revoked = new Map<number, number>();
   private readonly file?: StateFile;
-  private readonly readArtifact: ArtifactReader;
   private readonly now: () => number;
   private readonly loadSymvers?: () => Promise<Buffer>;
 
   constructor(opts: SimulatedDriverOptions = {}) {
     this.file = opts.statePath ? new StateFile(opts.statePath) : undefined;
-    this.readArtifact = opts.readArtifact ?? readFromOptions;
     this.now = opts.now ?? Date.now;
     this.loadSymvers = opts.symvers;
   }
@@ -90,47 +108,108 @@ export class SimulatedDriver implements Driver {
   }
 
   async symvers(): Promise<Buffer> {
-    if (!this.loadSymvers) throw new DriverError('this simulated core has no Module.symvers');
+    if (!this.loadSymvers) throw new DriverError('this simulated core has no Module.symvers', 'unavailable');
     return this.loadSymvers();
   }
 
-  async install(artifact: Buffer, opts: InstallOptions): Promise<void> {
-    const { moduleId, params } = this.readArtifact(artifact, opts);
-    if (this.modules.has(moduleId)) throw new DriverError(`module ${moduleId} is already loaded`);
-    const activated = params.activate === undefined ? 1 : toFlag(params.activate, 'activate');
-    // Range and default as in the NCO block the NCO stamps (libs/events artifact contract).
-    const priority = params.priority === undefined ? PRIORITY_MIN : checkPriority(params.priority);
-    const sha256 = createHash('sha256').update(artifact).digest('hex');
+  async install(artifact: Buffer, opts: InstallOptions): Promise<InstallOutcome> {
+    const info = readArtifact(artifact, opts.moduleId);
+    const params = validateModuleParams(opts.params);
+    const loaded = this.modules.get(info.moduleId);
+    if (loaded) {
+      if (loaded.sha256 === info.sha256) return 'unchanged';
+      throw new DriverError(`module ${info.moduleId} is already loaded (from another artifact); revoke it first`, 'conflict');
+    }
+    const holder = this.priorityHolder(info.priority);
+    if (holder) throw new DriverError(`priority ${info.priority} is already held by module ${holder.id}`, 'conflict');
     // A new load under a revoked id replaces the core's revocation record.
-    this.revoked.delete(moduleId);
-    this.modules.set(moduleId, { id: moduleId, deprecated: false, activated, priority, count: 0, ts: this.ts(), sha256, params });
+    this.revoked.delete(info.moduleId);
+    this.modules.set(info.moduleId, {
+      id: info.moduleId,
+      deprecated: false,
+      activated: info.activate,
+      priority: info.priority,
+      count: 0,
+      ts: this.ts(),
+      sha256: info.sha256,
+      size: info.size,
+      key: info.hexKey,
+      applyNow: info.applyNow,
+      params,
+    });
     await this.persist();
+    return 'installed';
   }
 
-  async remove(moduleId: number): Promise<void> {
-    // rmmod detaches sockets still using the module; a revoked module may still be loaded.
-    if (!this.modules.delete(moduleId) && !this.revoked.delete(moduleId)) {
-      throw new DriverError(`module ${moduleId} is not loaded`);
+  /**
+   * rmmod: the module leaves the core (sockets still using it are detached) and is listed as
+   * Revoked with the time. A module the core already revoked stays listed and answers
+   * `already-revoked`, so a repeated revoke succeeds.
+   */
+  async remove(moduleId: number): Promise<RemoveOutcome> {
+    if (!this.modules.delete(moduleId)) {
+      if (this.revoked.has(moduleId)) return 'already-revoked';
+      throw new DriverError(`module ${moduleId} is not loaded`, 'not_found');
     }
+    this.addRevoked(moduleId);
     await this.persist();
+    return 'removed';
   }
 
   async toggle(moduleId: number, mode: 0 | 1): Promise<CommandResult> {
     const flag = toFlag(mode, 'mode');
-    return this.answer(moduleId, (m) => (m.activated = flag));
+    return this.answer(moduleId, (m) => {
+      m.activated = flag;
+      return true;
+    });
   }
 
+  /** Result 0 for an unknown module or a priority another loaded module holds (as the core refuses). */
   async setPriority(moduleId: number, priority: number): Promise<CommandResult> {
     const p = checkPriority(priority);
-    return this.answer(moduleId, (m) => (m.priority = p));
+    return this.answer(moduleId, (m) => {
+      const holder = this.priorityHolder(p);
+      if (holder && holder !== m) return false;
+      m.priority = p;
+      return true;
+    });
   }
 
   async deprecate(moduleId: number): Promise<CommandResult> {
     return this.answer(moduleId, (m) => {
-      if (m.deprecated) return;
+      if (m.deprecated) return true;
       m.deprecated = true;
       m.ts = this.ts();
+      return true;
     });
+  }
+
+  /**
+   * The core's answer to a security challenge (byte layout in apps/dca/README.md): decrypts `msg`
+   * with the module key and `iv` (AES-256-CBC, PKCS#7) to 8 bytes, then encrypts those 8 bytes
+   * followed by the module id in ASCII decimal under a fresh random IV.
+   */
+  async challenge(moduleId: number, iv: Buffer, msg: Buffer): Promise<ChallengeAnswer> {
+    const m = this.modules.get(moduleId);
+    if (!m) throw new DriverError(`module ${moduleId} is not loaded`, 'not_found');
+    if (!m.key) throw new DriverError(`module ${moduleId} has no key (it was not loaded from an NCO artifact)`);
+    const problem = challengeMessageError(iv, msg);
+    if (problem) throw new DriverError(problem);
+    const key = Buffer.from(m.key, 'hex');
+    let nonce: Buffer;
+    try {
+      const d = createDecipheriv('aes-256-cbc', key, iv);
+      nonce = Buffer.concat([d.update(msg), d.final()]);
+    } catch {
+      throw new DriverError(`challenge for module ${moduleId} does not decrypt under its key`);
+    }
+    if (nonce.length !== CHALLENGE_NONCE_BYTES) {
+      throw new DriverError(`challenge for module ${moduleId} decrypts to ${nonce.length} bytes, not ${CHALLENGE_NONCE_BYTES}`);
+    }
+    const answerIv = randomBytes(16);
+    const c = createCipheriv('aes-256-cbc', key, answerIv);
+    const response = Buffer.concat([c.update(challengePlaintext(nonce, moduleId)), c.final()]);
+    return { IV: answerIv.toString('hex'), Response: response.toString('hex') };
   }
 
   /** An application opens a socket: only an installed, active, non-deprecated module takes it. */
@@ -161,31 +240,37 @@ export class SimulatedDriver implements Driver {
   revokeLocally(moduleId: number): void {
     this.loaded(moduleId);
     this.modules.delete(moduleId);
-    this.revoked.set(moduleId, this.ts());
+    this.addRevoked(moduleId);
     this.persistLater();
   }
 
-  /** Loads a module the NCO never built (someone ran insmod by hand). */
+  /** Loads a module the NCO never built (someone ran insmod by hand); the core's rules still apply. */
   forceInstall(moduleId: number, opts: ForceInstallOptions = {}): void {
-    if (this.modules.has(moduleId)) throw new DriverError(`module ${moduleId} is already loaded`);
+    if (this.modules.has(moduleId)) throw new DriverError(`module ${moduleId} is already loaded`, 'conflict');
+    const priority = opts.priority === undefined ? this.freePriority() : checkPriority(opts.priority);
+    const holder = this.priorityHolder(priority);
+    if (holder) throw new DriverError(`priority ${priority} is already held by module ${holder.id}`, 'conflict');
     this.revoked.delete(moduleId);
     this.modules.set(moduleId, {
       id: moduleId,
       deprecated: false,
       activated: opts.activated ?? 1,
-      priority: checkPriority(opts.priority ?? PRIORITY_MIN),
+      priority,
       count: opts.count ?? 0,
       ts: this.ts(),
+      applyNow: false,
       forced: true,
       params: {},
     });
     this.persistLater();
   }
 
-  /** A copy of one module's state, for tests and diagnostics. */
-  inspect(moduleId: number): Readonly<SimModule> | undefined {
+  /** A copy of one module's state without its key, for tests and diagnostics. */
+  inspect(moduleId: number): Readonly<SimModuleView> | undefined {
     const m = this.modules.get(moduleId);
-    return m && { ...m, params: { ...m.params } };
+    if (!m) return undefined;
+    const { key, ...rest } = m;
+    return { ...rest, params: { ...m.params }, hasKey: key !== undefined };
   }
 
   /** Waits for state changes made by the synchronous helpers to reach the state file. */
@@ -193,16 +278,32 @@ export class SimulatedDriver implements Driver {
     await this.persist();
   }
 
-  private answer(moduleId: number, change: (m: SimModule) => void): Promise<CommandResult> {
+  private answer(moduleId: number, change: (m: SimModule) => boolean): Promise<CommandResult> {
     const m = this.modules.get(moduleId);
-    if (!m) return Promise.resolve({ ID: moduleId, Result: 0 });
-    change(m);
+    if (!m || !change(m)) return Promise.resolve({ ID: moduleId, Result: 0 });
     return this.persist().then(() => ({ ID: moduleId, Result: 1 as const }));
+  }
+
+  private priorityHolder(priority: number): SimModule | undefined {
+    for (const m of this.modules.values()) if (m.priority === priority) return m;
+    return undefined;
+  }
+
+  private freePriority(): number {
+    const taken = new Set([...this.modules.values()].map((m) => m.priority));
+    for (let p = PRIORITY_MAX; p >= PRIORITY_MIN; p--) if (!taken.has(p)) return p;
+    throw new DriverError('no free priority left', 'conflict');
+  }
+
+  private addRevoked(moduleId: number): void {
+    this.revoked.delete(moduleId);
+    this.revoked.set(moduleId, this.ts());
+    while (this.revoked.size > MAX_REVOKED) this.revoked.delete(this.revoked.keys().next().value as number);
   }
 
   private loaded(moduleId: number): SimModule {
     const m = this.modules.get(moduleId);
-    if (!m) throw new DriverError(`module ${moduleId} is not loaded`);
+    if (!m) throw new DriverError(`module ${moduleId} is not loaded`, 'not_found');
     return m;
   }
 
@@ -217,7 +318,7 @@ export class SimulatedDriver implements Driver {
     const parsed = SimState.safeParse(raw);
     if (!parsed.success) throw new DriverError(`state file ${this.file.path} is not a kernel state: ${parsed.error.issues[0]?.message}`);
     for (const m of parsed.data.modules) this.modules.set(m.id, m);
-    for (const r of parsed.data.revoked) this.revoked.set(r.id, r.ts);
+    for (const r of [...parsed.data.revoked].sort((a, b) => a.ts - b.ts)) this.revoked.set(r.id, r.ts);
   }
 
   private async persist(): Promise<void> {
@@ -235,16 +336,15 @@ export class SimulatedDriver implements Driver {
   }
 }
 
-function toFlag(v: ModuleParams[string], name: string): 0 | 1 {
-  if (v === 1 || v === true || v === '1' || v === 'true') return 1;
-  if (v === 0 || v === false || v === '0' || v === 'false') return 0;
+function toFlag(v: unknown, name: string): 0 | 1 {
+  if (v === 1) return 1;
+  if (v === 0) return 0;
   throw new DriverError(`${name} must be 0 or 1, got ${JSON.stringify(v)}`);
 }
 
-function checkPriority(v: ModuleParams[string]): number {
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < PRIORITY_MIN || n > PRIORITY_MAX) {
+function checkPriority(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < PRIORITY_MIN || v > PRIORITY_MAX) {
     throw new DriverError(`priority must be an integer in ${PRIORITY_MIN}..${PRIORITY_MAX}, got ${JSON.stringify(v)}`);
   }
-  return n;
+  return v;
 }

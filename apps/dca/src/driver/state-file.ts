@@ -39,7 +39,7 @@ export class StateFile {
         const text = this.latest;
         const tmp = `${this.path}.${process.pid}.tmp`;
         await mkdir(dirname(this.path), { recursive: true });
-        // 0600: module parameters include the module's key.
+        // 0600: the simulated core's state holds the module keys.
         await writeFile(tmp, text, { mode: 0o600 });
         await rename(tmp, this.path);
         this.written = text;

@@ -2,6 +2,7 @@ import { connectNats, decodeEnvelope, NatsBus, silentLogger, Subjects } from '@n
 import { pollUntil } from '@nco/events/testing';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import pino from 'pino';
+import { stampedKo } from '../testing/stamped-artifacts';
 import { FakeNco } from './fake-nco';
 import { Fleet } from './fleet';
 
@@ -78,7 +79,7 @@ describe('Fleet (real NATS)', () => {
     const device = fleet.devices[3];
     const hostId = device.hostId as number;
     const driver = device.driver;
-    await driver.install(Buffer.from('ko'), { moduleId: 21, params: {} });
+    await driver.install(stampedKo({ moduleId: 21 }), { moduleId: 21, params: {} });
     driver.openSocket(21);
     driver.forceInstall(999);
     const reply = await bus.request(Subjects.device.requestReport, { hostId }, {}, { hostId });
