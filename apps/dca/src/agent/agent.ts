@@ -1,9 +1,21 @@
-import { BusLogger, CheckinBody, CheckinReply, isNcoError, NatsBus, ReplyOf, ReportBody, Subjects } from '@nco/events';
+import {
+  BodyOf,
+  BusLogger,
+  CheckinBody,
+  CheckinReply,
+  isNcoError,
+  KernelResult,
+  NatsBus,
+  ReplyOf,
+  ReportBody,
+  Subjects,
+} from '@nco/events';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { Driver } from '../driver/driver';
+import { ChallengeAnswer, CommandResult, Driver, DriverError } from '../driver/driver';
 import { AgentRuntime } from './agent-runtime';
 import { backoffDelay, BackoffOptions, DEFAULT_BACKOFF } from './backoff';
+import { checkInstall } from './install-check';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -20,6 +32,10 @@ export type AgentBus = Pick<NatsBus, 'request' | 'publish'>;
 export type ReportReason = ReportBody['reason'];
 export type SymversAnswer = ReplyOf<typeof Subjects.device.symvers>;
 export type AgentState = 'idle' | 'checking-in' | 'running' | 'stopped';
+export type InstallCommandBody = BodyOf<typeof Subjects.device.install>;
+export type ToggleCommandBody = BodyOf<typeof Subjects.device.toggle>;
+export type PriorityCommandBody = BodyOf<typeof Subjects.device.priority>;
+export type ModuleCommandBody = BodyOf<typeof Subjects.device.revoke>;
 
 export interface AgentOptions<D extends Driver = Driver> {
   bus: AgentBus;
@@ -57,6 +73,8 @@ export class Agent<D extends Driver = Driver> {
   private started?: Promise<void>;
   private recheck?: Promise<void>;
   private readonly backoff: BackoffOptions;
+  /** Lifecycle commands run one at a time per device, in arrival order. */
+  private lifecycle: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: AgentOptions<D>) {
     this.driver = o.driver;
@@ -140,6 +158,72 @@ export class Agent<D extends Driver = Driver> {
     const content = await this.driver.symvers();
     const sha256 = createHash('sha256').update(content).digest('hex');
     return { release: this.o.identity.release, sha256, contentBase64: content.toString('base64') };
+  }
+
+  /**
+   * install: the artifact is checked (base64, size, sha256, a stamped NCO block for this module
+   * id, scalar parameters) before the driver loads it; a repeat of an installed artifact answers
+   * Result 1 without reloading. A refusal throws (the NCO gets the reason); success publishes a
+   * `change` report at once.
+   */
+  async install(cmd: InstallCommandBody): Promise<KernelResult> {
+    const { artifact, info, params } = checkInstall(cmd);
+    return this.serial(async () => {
+      const outcome = await this.driver.install(artifact, { moduleId: cmd.moduleId, params });
+      // Never the key: the sha256 names the artifact well enough.
+      this.log({ hostId: this.hostId, moduleId: cmd.moduleId, sha256: info.sha256, outcome }, outcome === 'installed' ? 'module installed' : 'module already installed');
+      await this.report('change');
+      return { ID: cmd.moduleId, Result: 1 };
+    });
+  }
+
+  /** revoke: unload and delete (Result 1 also when the module is already revoked), then report. */
+  async revoke(cmd: ModuleCommandBody): Promise<KernelResult> {
+    return this.serial(async () => {
+      const outcome = await this.driver.remove(cmd.moduleId);
+      this.log({ hostId: this.hostId, moduleId: cmd.moduleId, outcome }, outcome === 'removed' ? 'module revoked' : 'module already revoked');
+      await this.report('change');
+      return { ID: cmd.moduleId, Result: 1 };
+    });
+  }
+
+  toggle(cmd: ToggleCommandBody): Promise<KernelResult> {
+    return this.relay('toggle', cmd.moduleId, () => this.driver.toggle(cmd.moduleId, cmd.mode));
+  }
+
+  setPriority(cmd: PriorityCommandBody): Promise<KernelResult> {
+    return this.relay('priority', cmd.moduleId, () => this.driver.setPriority(cmd.moduleId, cmd.priority));
+  }
+
+  deprecate(cmd: ModuleCommandBody): Promise<KernelResult> {
+    return this.relay('deprecate', cmd.moduleId, () => this.driver.deprecate(cmd.moduleId));
+  }
+
+  /** A security challenge for one module, answered by the core with the module's key. */
+  async answerChallenge(moduleId: number, iv: Buffer, msg: Buffer): Promise<ChallengeAnswer> {
+    if (!this.driver.challenge) throw new DriverError(`the ${this.driver.kind} driver cannot answer challenges`, 'unavailable');
+    return this.driver.challenge(moduleId, iv, msg);
+  }
+
+  /** The core's answer as it is (Result 0 = refused); a change report follows a success. */
+  private relay(verb: string, moduleId: number, run: () => Promise<CommandResult>): Promise<KernelResult> {
+    return this.serial(async () => {
+      const r = await run();
+      if (r.ID !== moduleId) throw new DriverError(`the core answered ${verb} for module ${r.ID}, not ${moduleId}`, 'unavailable');
+      this.log({ hostId: this.hostId, moduleId, verb, result: r.Result }, r.Result === 1 ? `${verb} done` : `${verb} refused by the core`);
+      if (r.Result === 1) await this.report('change');
+      return { ID: moduleId, Result: r.Result };
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lifecycle.then(fn);
+    this.lifecycle = run.catch(() => undefined);
+    return run;
+  }
+
+  private log(fields: Record<string, unknown>, msg: string): void {
+    this.o.logger[this.o.quiet ? 'debug' : 'info'](fields, msg);
   }
 
   private async buildReport(reason: ReportReason): Promise<ReportBody> {

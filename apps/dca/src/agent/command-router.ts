@@ -12,7 +12,7 @@ import {
 } from '@nco/events';
 import { Msg } from 'nats';
 import { DriverError } from '../driver/driver';
-import type { Agent } from './agent';
+import type { Agent, InstallCommandBody, ModuleCommandBody, PriorityCommandBody, ToggleCommandBody } from './agent';
 
 interface Command {
   contract: RequestContract<{ hostId: number }, any, any>;
@@ -23,6 +23,11 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   report: { contract: Subjects.device.requestReport, run: (agent) => agent.answerReportRequest() },
   symvers: { contract: Subjects.device.symvers, run: (agent) => agent.answerSymvers() },
+  install: { contract: Subjects.device.install, run: (agent, body) => agent.install(body as InstallCommandBody) },
+  toggle: { contract: Subjects.device.toggle, run: (agent, body) => agent.toggle(body as ToggleCommandBody) },
+  priority: { contract: Subjects.device.priority, run: (agent, body) => agent.setPriority(body as PriorityCommandBody) },
+  deprecate: { contract: Subjects.device.deprecate, run: (agent, body) => agent.deprecate(body as ModuleCommandBody) },
+  revoke: { contract: Subjects.device.revoke, run: (agent, body) => agent.revoke(body as ModuleCommandBody) },
 };
 
 // Derived from a command contract so the prefix is written once, in libs/events.
@@ -106,6 +111,6 @@ export class CommandRouter {
 function toNcoError(e: unknown): NcoError {
   if (isNcoError(e)) return e;
   // The device could not do what was asked: the driver's text is the answer the NCO records.
-  if (e instanceof DriverError) return new NcoError('invalid_request', e.message);
+  if (e instanceof DriverError) return new NcoError(e.code, e.message);
   return new NcoError('internal', 'device agent error');
 }
