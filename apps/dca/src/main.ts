@@ -1,7 +1,8 @@
 import { connectNats, NatsBus } from '@nco/events';
 import { Agent } from './agent/agent';
 import { SoloRuntime } from './agent/solo.runtime';
-import { createDriver, DriverNotImplementedError } from './driver/create-driver';
+import { createDriver, DriverStartError } from './driver/create-driver';
+import { Driver } from './driver/driver';
 import { exitOnConfigError, onShutdown } from './process';
 import { createLogger } from './runtime';
 import { DcaConfig, loadDcaConfig } from './settings';
@@ -15,13 +16,18 @@ async function main(): Promise<void> {
     exitOnConfigError('dca', e);
   }
   const logger = createLogger('dca', config);
-  let driver;
+  let driver: Driver;
   try {
-    driver = await createDriver(config.DCA_DRIVER, config.DCA_STATE_DIR, config.DCA_SYMVERS_FILE);
+    driver = await createDriver(config.DCA_DRIVER, {
+      stateDir: config.DCA_STATE_DIR,
+      symversFile: config.DCA_SYMVERS_FILE,
+      modulesDir: config.DCA_MODULES_DIR,
+      netlinkHelper: config.DCA_NETLINK_HELPER,
+    });
   } catch (e) {
-    if (e instanceof DriverNotImplementedError) {
+    if (e instanceof DriverStartError) {
       process.stderr.write(`dca: ${e.message}\n`);
-      process.exit(2);
+      process.exit(1);
     }
     throw e;
   }
@@ -42,6 +48,7 @@ async function main(): Promise<void> {
     await agent.stop();
     await runtime.drained();
     await bus.close();
+    await driver.close?.();
   });
   logger.info({ mac: config.DCA_MAC, driver: driver.kind, release: config.DCA_RELEASE, stateDir: config.DCA_STATE_DIR }, 'dca starting');
   await agent.start();

@@ -15,6 +15,7 @@ describe('DCA settings', () => {
       DCA_RELEASE: '6.1.0-27-amd64',
       DCA_DRIVER: 'simulated',
       DCA_STATE_DIR: '.dca-state/525400abcdef',
+      DCA_MODULES_DIR: '.dca-state/525400abcdef/modules',
       NATS_URL: ['nats://127.0.0.1:4222'],
     });
   });
@@ -24,7 +25,18 @@ describe('DCA settings', () => {
       { DCA_MAC: '02:00:00:00:00:01', DCA_RELEASE: '6.2.0', DCA_DRIVER: 'linux', DCA_STATE_DIR: '/var/lib/dca', DCA_MIDDLEBOX_TYPE: 'wireshark', DCA_IP: '10.0.0.5' },
       host({}),
     );
-    expect(c).toMatchObject({ DCA_MAC: '02:00:00:00:00:01', DCA_DRIVER: 'linux', DCA_STATE_DIR: '/var/lib/dca', DCA_MIDDLEBOX_TYPE: 'wireshark', DCA_IP: '10.0.0.5' });
+    expect(c).toMatchObject({
+      DCA_MAC: '02:00:00:00:00:01',
+      DCA_DRIVER: 'linux',
+      DCA_STATE_DIR: '/var/lib/dca',
+      DCA_MODULES_DIR: '/var/lib/dca/modules',
+      DCA_MIDDLEBOX_TYPE: 'wireshark',
+      DCA_IP: '10.0.0.5',
+    });
+    expect(loadDcaConfig({ DCA_MAC: '02:00:00:00:00:01', DCA_MODULES_DIR: '/lib/modules/extra/l45', DCA_NETLINK_HELPER: '/opt/dca/l45_netlink.py' }, eth)).toMatchObject({
+      DCA_MODULES_DIR: '/lib/modules/extra/l45',
+      DCA_NETLINK_HELPER: '/opt/dca/l45_netlink.py',
+    });
   });
 
   it.each([

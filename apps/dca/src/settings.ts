@@ -15,11 +15,15 @@ export const DcaSettings = LoggingSettings.extend(NatsSettings.shape).extend({
   DCA_STATE_DIR: z.string().min(1).optional(),
   DCA_MIDDLEBOX_TYPE: MiddleboxType.optional(),
   DCA_IP: z.union([z.ipv4(), z.ipv6()]).optional(),
-  /** Module.symvers the simulated core hands to construct (relative to the working directory). */
+  /** Linux driver: where artifacts are written as `<moduleId>.ko` before insmod; defaults to `<state dir>/modules`. */
+  DCA_MODULES_DIR: z.string().min(1).optional(),
+  /** Linux driver: the netlink helper script; defaults to apps/dca/scripts/l45_netlink.py. */
+  DCA_NETLINK_HELPER: z.string().min(1).optional(),
+  /** Module.symvers of the core, handed to construct (relative to the working directory). */
   DCA_SYMVERS_FILE: z.string().min(1).default(DEFAULT_SYMVERS_FILE),
 });
 
-export type DcaConfig = z.infer<typeof DcaSettings> & { DCA_MAC: string; DCA_RELEASE: string; DCA_STATE_DIR: string };
+export type DcaConfig = z.infer<typeof DcaSettings> & { DCA_MAC: string; DCA_RELEASE: string; DCA_STATE_DIR: string; DCA_MODULES_DIR: string };
 
 /** What the defaults are read from (tests hand in their own). */
 export interface HostFacts {
@@ -38,7 +42,8 @@ export function loadDcaConfig(env: NodeJS.ProcessEnv = process.env, host: HostFa
     if (!parsed.success) throw new ConfigError([`DCA_RELEASE: not set, and the kernel release ${JSON.stringify(host.release())} is not valid`]);
     rel = parsed.data;
   }
-  return { ...c, DCA_MAC: mac, DCA_RELEASE: rel, DCA_STATE_DIR: c.DCA_STATE_DIR ?? join('.dca-state', mac.replace(/:/g, '')) };
+  const stateDir = c.DCA_STATE_DIR ?? join('.dca-state', mac.replace(/:/g, ''));
+  return { ...c, DCA_MAC: mac, DCA_RELEASE: rel, DCA_STATE_DIR: stateDir, DCA_MODULES_DIR: c.DCA_MODULES_DIR ?? join(stateDir, 'modules') };
 }
 
 function firstMac(host: HostFacts): string | undefined {
