@@ -27,6 +27,8 @@ export interface DispatcherOptions {
 /** Per-row log lines per batch before the rest is summarised (a fleet-wide refusal is one line, not 10,000). */
 const ROW_LOG_LIMIT = 20;
 const SETTLE_TRIES = 4;
+/** Batches claimed and not yet settled, per replica: one sending while the next is prepared. */
+const BATCHES_IN_PROGRESS = 2;
 /** Every how many sweeps revokes closed by reports (answer lost) are looked for: it scans closed rows. */
 const REPORTED_REVOKES_EVERY = 10;
 
@@ -37,7 +39,7 @@ const REPORTED_REVOKES_EVERY = 10;
  *   outcomes set-based → publish operation progress → next batch, while rows are due.
  *
  * One round runs at a time per replica; `kick()` during a round makes it look again when it
- * ends. The settle of a batch overlaps the claim and sends of the next. Triggers are the
+ * ends. The next batch is claimed and prepared while the previous one sends. Triggers are the
  * caller's (operator commands, events); a periodic sweep puts stale 'sent' rows back and kicks.
  * `stop()` stops claiming and waits for the round in flight: its sends finish and are settled.
  */
@@ -148,21 +150,34 @@ export class DeviceDispatcher {
     while (this.round) await this.round;
   }
 
+  /**
+   * Claims and carries batches while rows are due. Two batches may be in progress at once: the
+   * next one is claimed and prepared (payloads, keys) while the previous one is still sending,
+   * so requests stay in flight without a gap between batches; the shared semaphore bounds them.
+   */
   private async rounds(): Promise<void> {
-    let settling: Promise<void> | undefined;
+    const inProgress = new Set<Promise<void>>();
     try {
       while (!this.stopping) {
+        while (inProgress.size >= BATCHES_IN_PROGRESS) await Promise.race(inProgress);
+        if (this.stopping) break;
         this.again = false;
         const started = Date.now();
         const rows = await this.o.work.claimDue(this.kinds, this.o.config.DISPATCH_BATCH);
         if (!rows.length) break;
-        const outcomes = await this.deliver(rows);
-        await settling; // at most one settle in flight: the next batch's sends overlap it
-        settling = this.settle(outcomes, started);
+        const claimMs = Date.now() - started;
+        const batch: Promise<void> = this.carry(rows, started, claimMs).finally(() => inProgress.delete(batch));
+        inProgress.add(batch);
       }
     } finally {
-      await settling;
+      await Promise.all(inProgress);
     }
+  }
+
+  private async carry(rows: ClaimedWork[], started: number, claimMs: number): Promise<void> {
+    const delivering = Date.now();
+    const outcomes = await this.deliver(rows);
+    await this.settle(outcomes, started, { claimMs, deliverMs: Date.now() - delivering });
   }
 
   private async deliver(rows: ClaimedWork[]): Promise<WorkOutcome[]> {
@@ -182,7 +197,8 @@ export class DeviceDispatcher {
   }
 
   /** Applies a batch's outcomes to the CIB; a failed settle is retried, and failing that the sweep recovers the rows. */
-  private async settle(outcomes: WorkOutcome[], started: number): Promise<void> {
+  private async settle(outcomes: WorkOutcome[], started: number, timing: { claimMs: number; deliverMs: number }): Promise<void> {
+    const settleStart = Date.now();
     const c = this.o.config;
     const plan = planSettlement(outcomes, (attempts) => retryDelayMs(attempts, c.RETRY_BASE_MS, c.RETRY_MAX_MS));
     for (let attempt = 1; ; attempt++) {
@@ -200,7 +216,7 @@ export class DeviceDispatcher {
         await sleep(250 * 2 ** attempt);
       }
     }
-    this.record(outcomes, started);
+    this.record(outcomes, started, { ...timing, settleMs: Date.now() - settleStart });
     // Rows waiting behind the ones just settled (same host and module) may be due now.
     this.kick();
   }
@@ -223,11 +239,11 @@ export class DeviceDispatcher {
     return [...ops.values()];
   }
 
-  private record(outcomes: WorkOutcome[], started: number): void {
+  private record(outcomes: WorkOutcome[], started: number, timing: Record<string, number>): void {
     const m = this.o.metrics;
     const counts = new Map<string, number>();
     let logged = 0;
-    const debug = this.log.isLevelEnabled('debug');
+    const trace = this.log.isLevelEnabled('trace');
     for (const o of outcomes) {
       const key = `${o.row.kind}\0${outcomeLabel(o)}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
@@ -235,9 +251,9 @@ export class DeviceDispatcher {
       if (o.result === 'refused') {
         if (logged++ < ROW_LOG_LIMIT) this.log[o.cause === 'artifact' ? 'error' : 'warn']({ ...fields, reason: o.reason }, `${o.row.kind} refused`);
       } else if (o.result === 'transient') {
-        if (debug) this.log.debug({ ...fields, err: o.error }, `${o.row.kind} got no answer; retrying later`);
-      } else if (debug) {
-        this.log.debug(fields, o.row.kind === 'install' ? 'install delivered' : `${o.row.kind} done`);
+        if (trace) this.log.trace({ ...fields, err: o.error }, `${o.row.kind} got no answer; retrying later`);
+      } else if (trace) {
+        this.log.trace(fields, o.row.kind === 'install' ? 'install delivered' : `${o.row.kind} done`);
       }
     }
     const summary: Record<string, number> = {};
@@ -251,7 +267,7 @@ export class DeviceDispatcher {
     m.batchSeconds.observe({ dispatcher: this.o.name }, seconds);
     m.batchSize.observe({ dispatcher: this.o.name }, outcomes.length);
     const operations = [...new Set(outcomes.map((o) => o.row.operationId).filter(Boolean))].slice(0, 10);
-    this.log.info({ rows: outcomes.length, ms: Math.round(seconds * 1000), outcomes: summary, operations }, 'batch carried');
+    this.log.info({ rows: outcomes.length, ms: Math.round(seconds * 1000), ...timing, outcomes: summary, operations }, 'batch carried');
   }
 
   private publishProgress(operations: OperationEntity[]): void {

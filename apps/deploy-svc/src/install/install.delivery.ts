@@ -1,5 +1,5 @@
 import type { ClaimedWork, DeviceWorkRepository, InstallPayload } from '@nco/cib';
-import { ArtifactStore, createStamper, isNcoError, NatsBus, NcoStamper, Subjects } from '@nco/events';
+import { ArtifactStore, createStamper, InstallCommand, isNcoError, NatsBus, NcoStamper, Subjects } from '@nco/events';
 import { Logger } from 'pino';
 import { Delivery } from '../dispatch/dispatcher';
 import { fromError, fromReply, groupBy, Semaphore, WorkOutcome } from '../dispatch/outcome';
@@ -27,11 +27,14 @@ export interface InstallDeliveryOptions {
 export class InstallDelivery implements Delivery {
   readonly kinds = ['install'] as const;
   private readonly stampers = new Map<string, NcoStamper>();
+  private readonly scratchBuffers = new Map<number, Buffer>();
 
   constructor(private readonly o: InstallDeliveryOptions) {}
 
   async deliver(rows: ClaimedWork[], slots: Semaphore): Promise<WorkOutcome[]> {
+    const t0 = Date.now();
     const payloads = new Map((await this.o.work.installPayloads(rows.map((r) => r.pendingId))).map((p) => [p.pendingId, p]));
+    const t1 = Date.now();
     const out: WorkOutcome[] = [];
     const ready: Array<{ row: ClaimedWork; p: InstallPayload }> = [];
     for (const row of rows) {
@@ -42,7 +45,9 @@ export class InstallDelivery implements Delivery {
 
     const stamped = ready.filter((r) => artifactSource(r.p.artifactRef).kind === 'stamp');
     const keys = await this.keysFor(stamped.map((r) => r.p.keyId).filter((k): k is string => !!k));
+    const t2 = Date.now();
     const stampers = await this.stampersFor(stamped.map((r) => r.p));
+    const t3 = Date.now();
 
     const sends: Array<Promise<WorkOutcome>> = [];
     for (const { row, p } of ready) {
@@ -52,7 +57,7 @@ export class InstallDelivery implements Delivery {
         continue;
       }
       if (source.kind === 'stamp') {
-        const stamper = stampers.get(source.templateRef);
+        const stamper = stampers.get(source.templateRef)!;
         if (stamper instanceof Error) {
           out.push({ row, result: 'transient', error: `template ${source.templateRef}: ${stamper.message}` });
           continue;
@@ -66,38 +71,60 @@ export class InstallDelivery implements Delivery {
           out.push({ row, result: 'transient', error: `module key unavailable: ${key instanceof Error ? key.message : `key ${p.keyId} not returned`}` });
           continue;
         }
-        sends.push(slots.run(() => this.send(row, p, () => Promise.resolve(stamper!.stamp(stampVariables(p, key))))));
+        // Stamped into a scratch buffer: stamp, hash and base64 run without a pause, so one buffer serves every send.
+        sends.push(slots.run(() => this.send(row, p, () => stamper.stamp(stampVariables(p, key), this.scratch(stamper.size)))));
       } else {
-        sends.push(slots.run(() => this.send(row, p, () => this.o.artifacts().get(source.ref, p.artifactSha256))));
+        sends.push(slots.run(async () => {
+          try {
+            const stored = await this.o.artifacts().get(source.ref, p.artifactSha256);
+            return await this.send(row, p, () => stored);
+          } catch (e) {
+            return { row, result: 'transient', error: `artifact ${p.artifactRef}: ${(e as Error).message}` } as WorkOutcome;
+          }
+        }));
       }
     }
     out.push(...(await Promise.all(sends)));
+    this.o.log.debug({ rows: rows.length, payloadsMs: t1 - t0, keysMs: t2 - t1, templatesMs: t3 - t2, sendMs: Date.now() - t3 }, 'install batch phases');
     return out;
   }
 
-  /** Re-creates (or reads) the module, checks it against its record, sends it. */
-  private async send(row: ClaimedWork, p: InstallPayload, bytes: () => Promise<Buffer>): Promise<WorkOutcome> {
-    let artifact: Buffer;
+  /**
+   * Re-creates the module, checks it against its record and sends it. `bytes` must be
+   * synchronous: the scratch buffer it may fill is reused by the next send once this one awaits.
+   */
+  private async send(row: ClaimedWork, p: InstallPayload, bytes: () => Buffer): Promise<WorkOutcome> {
+    let body: InstallCommand;
     try {
-      artifact = await bytes();
+      const artifact = bytes();
+      const checked = checkArtifact(artifact, p);
+      if ('mismatch' in checked) return { row, result: 'refused', cause: 'artifact', reason: checked.mismatch };
+      body = { moduleId: p.moduleId, size: checked.ok.size, sha256: checked.ok.sha256, artifactBase64: artifact.toString('base64'), params: p.params };
     } catch (e) {
-      // Variables the NCO block refuses will not change by waiting; a store read may work next time.
+      // Variables the NCO block refuses will not change by waiting.
       if (isNcoError(e)) return { row, result: 'refused', cause: 'artifact', reason: `cannot re-create the module: ${e.message}` };
       return { row, result: 'transient', error: `artifact ${p.artifactRef}: ${(e as Error).message}` };
     }
-    const checked = checkArtifact(artifact, p);
-    if ('mismatch' in checked) return { row, result: 'refused', cause: 'artifact', reason: checked.mismatch };
     try {
-      const reply = await this.o.bus().request(
-        Subjects.device.install,
-        { hostId: row.hostId },
-        { moduleId: p.moduleId, size: checked.ok.size, sha256: checked.ok.sha256, artifactBase64: artifact.toString('base64'), params: p.params },
-        { hostId: row.hostId, operationId: row.operationId ?? undefined, timeoutMs: this.o.timeoutMs },
-      );
+      const reply = await this.o.bus().request(Subjects.device.install, { hostId: row.hostId }, body, {
+        hostId: row.hostId,
+        operationId: row.operationId ?? undefined,
+        timeoutMs: this.o.timeoutMs,
+      });
       return fromReply(row, reply);
     } catch (e) {
       return fromError(row, e);
     }
+  }
+
+  private scratch(size: number): Buffer {
+    let b = this.scratchBuffers.get(size);
+    if (!b) {
+      if (this.scratchBuffers.size >= STAMPER_CACHE) this.scratchBuffers.clear();
+      b = Buffer.allocUnsafe(size);
+      this.scratchBuffers.set(size, b);
+    }
+    return b;
   }
 
   /** The batch's module keys, in as few keysGet requests as the message limit allows (one for a default batch). */

@@ -280,11 +280,22 @@ export class DeviceWorkRepository {
    * an identical install as unchanged). Rows out of attempts fail instead.
    */
   async requeueStale(o: StaleOptions): Promise<TransientResult> {
+    const candidates: Row[] = await this.ds.query(
+      `SELECT p.id FROM pending_operations p
+       WHERE p.state = 'sent' AND p.kind = ANY($1::text[])
+         AND p.updated_at < now() - make_interval(secs => (CASE WHEN p.kind = 'install' THEN $3 ELSE $2 END)::float8 / 1000)
+       LIMIT 20000`,
+      [o.kinds, o.commandsOlderThanMs, o.installsOlderThanMs],
+    );
+    const out: TransientResult = { settled: 0, operations: [], retried: 0, exhausted: 0 };
+    if (!candidates.length) return out;
     return this.ds.transaction(async (m) => {
+      const ids = candidates.map((c) => c.id as string);
+      await this.lockHostsOf(m, ids);
       const stale: Row[] = await m.query(
         `WITH stale AS (
            SELECT p.id, p.kind, p.attempts FROM pending_operations p
-           WHERE p.state = 'sent' AND p.kind = ANY($1::text[])
+           WHERE p.id = ANY($1::uuid[]) AND p.state = 'sent'
              AND p.updated_at < now() - make_interval(secs => (CASE WHEN p.kind = 'install' THEN $3 ELSE $2 END)::float8 / 1000)
            FOR UPDATE SKIP LOCKED
          ),
@@ -296,9 +307,8 @@ export class DeviceWorkRepository {
            RETURNING p.id
          )
          SELECT stale.id, stale.kind, stale.attempts, (back.id IS NOT NULL) AS retried FROM stale LEFT JOIN back USING (id)`,
-        [o.kinds, o.commandsOlderThanMs, o.installsOlderThanMs, o.maxAttempts],
+        [ids, o.commandsOlderThanMs, o.installsOlderThanMs, o.maxAttempts],
       );
-      const out: TransientResult = { settled: 0, operations: [], retried: 0, exhausted: 0 };
       const exhausted: Array<{ kind: string; refusal: Refusal }> = [];
       for (const r of stale) {
         if (r.retried) out.retried++;
@@ -362,13 +372,23 @@ export class DeviceWorkRepository {
    * The device loaded the module: deployment pending → delivered. The install row stays 'sent'
    * until a report confirms it (monitor-svc sets it done); its clock restarts now and its
    * failure count is cleared (only failed tries count towards MAX_ATTEMPTS).
+   *
+   * Hosts a report batch is reconciling right now (their rows locked) are skipped rather than
+   * waited for: the device reports right after loading, so that report is most likely the one
+   * confirming this very install; a skipped row keeps its claim time for the re-send timer.
+   * Returns how many rows were settled.
    */
   async installsDelivered(pendingIds: string[]): Promise<number> {
     if (!pendingIds.length) return 0;
     const rows: Row[] = await this.ds.query(
-      `WITH po AS (
+      `WITH free AS (
+         SELECT h.host_id FROM hosts h
+         WHERE h.host_id IN (SELECT p.host_id FROM pending_operations p WHERE p.id = ANY($1::uuid[]))
+         ORDER BY h.host_id FOR SHARE OF h SKIP LOCKED
+       ),
+       po AS (
          UPDATE pending_operations p SET updated_at = now(), attempts = 0, last_error = NULL
-         WHERE p.id = ANY($1::uuid[]) AND p.state = 'sent' AND p.kind = 'install'
+         WHERE p.id = ANY($1::uuid[]) AND p.state = 'sent' AND p.kind = 'install' AND p.host_id IN (SELECT host_id FROM free)
          RETURNING p.host_id, p.module_id
        ),
        dep AS (
@@ -387,8 +407,11 @@ export class DeviceWorkRepository {
    * the deployment is gone): deployment failed with the reason, pending failed, the built
    * module no longer awaits install, operations progressed (failed).
    */
-  async installsRefused(refusals: Refusal[], m: EntityManager = this.ds.manager): Promise<SettleResult> {
+  async installsRefused(refusals: Refusal[], tx?: EntityManager): Promise<SettleResult> {
     if (!refusals.length) return { settled: 0, operations: [] };
+    if (!tx) return this.ds.transaction((m) => this.installsRefused(refusals, m));
+    const m = tx;
+    await this.lockHostsOf(m, refusals.map((r) => r.pendingId));
     const rows: Row[] = await m.query(
       `WITH s AS (SELECT * FROM unnest($1::uuid[], $2::text[]) AS s(id, reason)),
        po AS (
@@ -425,6 +448,7 @@ export class DeviceWorkRepository {
   async commandsSucceeded(pendingIds: string[]): Promise<SettleResult & { skippedPriorities: number }> {
     if (!pendingIds.length) return { settled: 0, operations: [], skippedPriorities: 0 };
     return this.ds.transaction(async (m) => {
+      await this.lockHostsOf(m, pendingIds);
       // A revoke may already be 'done': the device's change report (listing the module as Revoked)
       // can reach monitor-svc before its answer reaches us, and the report rule closes the row
       // without counting it. `args.answered` marks the rows settled here, so each counts once.
@@ -527,8 +551,11 @@ export class DeviceWorkRepository {
   }
 
   /** Commands the device refused (Result 0, or its error text): pending failed with the reason, operations progressed. */
-  async commandsRefused(refusals: Refusal[], m: EntityManager = this.ds.manager): Promise<SettleResult> {
+  async commandsRefused(refusals: Refusal[], tx?: EntityManager): Promise<SettleResult> {
     if (!refusals.length) return { settled: 0, operations: [] };
+    if (!tx) return this.ds.transaction((m) => this.commandsRefused(refusals, m));
+    const m = tx;
+    await this.lockHostsOf(m, refusals.map((r) => r.pendingId));
     const rows: Row[] = await m.query(
       `WITH s AS (SELECT * FROM unnest($1::uuid[], $2::text[]) AS s(id, reason)),
        po AS (
@@ -554,6 +581,7 @@ export class DeviceWorkRepository {
   async transientFailures(failures: TransientFailure[], maxAttempts: number): Promise<TransientResult> {
     if (!failures.length) return { settled: 0, operations: [], retried: 0, exhausted: 0 };
     return this.ds.transaction(async (m) => {
+      await this.lockHostsOf(m, failures.map((f) => f.pendingId));
       const rows: Row[] = await m.query(
         `WITH s AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::float8[]) AS s(id, error, delay_ms)),
          cur AS (
@@ -589,6 +617,21 @@ export class DeviceWorkRepository {
       out.settled += r.settled;
       out.operations.push(...r.operations);
     }
+  }
+
+  /**
+   * Locks the hosts of these pending rows, in host order, before any of their rows is touched:
+   * the order monitor-svc's report batches and construct-svc's builds take, so a settle and a
+   * report about the same host queue instead of deadlocking (the device reports right after it
+   * loads a module, while its answer is being settled). Shared: settles do not exclude each other.
+   */
+  private async lockHostsOf(m: EntityManager, pendingIds: string[]): Promise<void> {
+    await m.query(
+      `SELECT h.host_id FROM hosts h
+       WHERE h.host_id IN (SELECT p.host_id FROM pending_operations p WHERE p.id = ANY($1::uuid[]))
+       ORDER BY h.host_id FOR SHARE OF h`,
+      [pendingIds],
+    );
   }
 
   /** Progress for rows just moved to done (`ok`) or failed (`bad`), grouped per operation. */
