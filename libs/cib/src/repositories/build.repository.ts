@@ -259,8 +259,9 @@ export class BuildRepository {
          UNION ALL SELECT host_id, module_id FROM revocations WHERE host_id = ANY($1::int[])
          UNION ALL SELECT host_id, module_id FROM unknown_modules WHERE host_id = ANY($1::int[])
        )
-       SELECT h AS host_id, coalesce((SELECT max(module_id) FROM used WHERE used.host_id = h), 0) + 1 AS next_id
-       FROM unnest($1::int[]) AS h`,
+       SELECT h AS host_id, coalesce(m.max_id, 0) + 1 AS next_id
+       FROM unnest($1::int[]) AS h
+       LEFT JOIN (SELECT host_id, max(module_id) AS max_id FROM used GROUP BY host_id) m ON m.host_id = h`,
       [hostIds],
     );
     return new Map(rows.map((r) => [Number(r.host_id), Number(r.next_id)]));

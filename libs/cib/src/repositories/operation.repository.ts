@@ -128,7 +128,7 @@ export class OperationRepository {
   /** Marks an operation failed as a whole (e.g. nothing could be done), with the reason. */
   async fail(operationId: string, error: string): Promise<void> {
     await this.ds.query(
-      `WITH upd AS (UPDATE operations SET status = 'failed', error = $2, failed = failed + pending, pending = 0, finished_at = now(), updated_at = now()
+      `UPDATE operations SET status = 'failed', error = $2, failed = failed + pending, pending = 0, finished_at = now(), updated_at = now()
        WHERE id = $1 AND status IN ('pending','running')`,
       [operationId, error],
     );
