@@ -5,6 +5,14 @@ import { ArtifactStore } from '@nco/events';
 import { createHash } from 'node:crypto';
 import { constructService } from '../../apps/construct-svc/src/app';
 import { TestSystem } from '../support/system';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const runCli = (sys: TestSystem, ...args: string[]) =>
+  promisify(execFile)(process.execPath, ['dist/apps/cli/src/main.js', ...args], { env: { ...process.env, NATS_URL: sys.nats.url } });
 
 const RELEASE = process.env.KBUILD_TEST_RELEASE || '6.1.0-56-amd64';
 
@@ -117,5 +125,20 @@ describe('construct: catalog, symvers, build once and stamp per host', () => {
     const rows = await sys.query<{ host_id: number; n: number }>(`SELECT host_id, count(*)::int AS n FROM built_modules WHERE host_id = ANY($1) GROUP BY host_id`, [hostIds]);
     expect(rows).toHaveLength(20);
     expect(rows.every((r) => r.n === 1)).toBe(true);
+  });
+
+  it('serves the catalog and build errors to `nco catalog` and `nco builds`, and refuses a bad module directory', async () => {
+    const listed = JSON.parse((await runCli(sys, 'catalog', '--json')).stdout);
+    expect(listed.map((m: { name: string }) => m.name)).toEqual(expect.arrayContaining(['dns-tag', 'port-match']));
+    const dir = mkdtempSync(join(tmpdir(), 'nco-mod-'));
+    cpSync('modules/port-match', dir, { recursive: true });
+    writeFileSync(join(dir, 'module.json'), JSON.stringify({ ...require('../../modules/port-match/module.json'), name: 'port-match-copy' }));
+    expect((await runCli(sys, 'catalog', 'add', dir)).stdout).toMatch(/port-match-copy: added/);
+    writeFileSync(join(dir, 'port_match.c'), 'int main(void) { return 0; }\n');
+    const refused = await runCli(sys, 'catalog', 'add', dir).catch((e) => e);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/lacks the markers/);
+    const builds = JSON.parse((await runCli(sys, 'builds', '--module', 'broken', '--json')).stdout);
+    expect(builds.errors[0].error).toMatch(/this_symbol_does_not_exist/);
   });
 });

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { parseTimeout } from './args';
 import { hostsCommand } from './commands/hosts.command';
+import { buildsCommand, catalogCommand } from './commands/catalog.command';
 import { watchCommand } from './commands/watch.command';
 import { CliContext, processContext } from './context';
 import { describeError, ExitCode } from './errors';
@@ -32,7 +33,7 @@ export function buildProgram(ctx: CliContext = processContext): Command {
 Settings: NATS_URL, NATS_USER, NATS_PASS, NATS_TOKEN (environment).
 Exit codes: 0 ok, 1 the command failed (the NCO answered with an error, NATS unreachable), 2 usage.`,
     );
-  for (const make of [hostsCommand, watchCommand]) {
+  for (const make of [hostsCommand, catalogCommand, buildsCommand, watchCommand]) {
     const cmd = make(ctx);
     cmd.configureOutput(program.configureOutput()).showHelpAfterError(`(run nco ${cmd.name()} --help for usage)`);
     program.addCommand(cmd);
