@@ -8,34 +8,23 @@
  */
 import 'reflect-metadata';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createTestDatabase } from '@nco/cib/testing';
 import { connectNats, NatsBus, silentLogger, Subjects } from '@nco/events';
 import { createService, RunningService } from '@nco/runtime';
 import { constructService } from '../apps/construct-svc/src/app';
 import { securityService } from '../apps/security-svc/src/app';
+import { headersRelease, option } from './_support';
 
 const TARGET_PER_SEC = 2_000;
 const TARGET_COMPILE_MS = 5_000;
 
-function option(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  if (at < 0) return fallback;
-  const v = Number(process.argv[at + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} expects a positive integer`);
-  return v;
-}
 
-function headersRelease(): string {
-  const found = existsSync('/usr/src') ? readdirSync('/usr/src').filter((d) => /^linux-headers-.*-amd64$/.test(d)).sort() : [];
-  if (!found.length) throw new Error('no /usr/src/linux-headers-*-amd64: apt-get install linux-headers-amd64');
-  return found[found.length - 1].replace('linux-headers-', '');
-}
 
 async function main(): Promise<void> {
   const hosts = option('hosts', 10_000);
-  const release = headersRelease();
+  const release = await headersRelease();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`construct bench: ${hosts} hosts on ${release}, module dns-tag`);
 

@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { createTestDatabase, TestDatabase } from '@nco/cib/testing';
 import { connectNats, NatsBus, silentLogger, Subjects } from '@nco/events';
 import { startNatsServer } from '@nco/events/testing';
+import { headersRelease } from './_support';
 
 const SERVICES = ['orchestrator', 'construct-svc', 'deploy-svc', 'revoke-svc', 'monitor-svc', 'security-svc'];
 const TARGETS: Record<number, number> = { 250: 300, 10_000: 10_000 };
@@ -33,11 +34,6 @@ function sizes(): number[] {
   return [v];
 }
 
-function headersRelease(): string {
-  const out = require('node:fs').readdirSync('/usr/src').filter((d: string) => /^linux-headers-.*-amd64$/.test(d)).sort();
-  if (!out.length) throw new Error('no kernel headers: apt-get install linux-headers-amd64');
-  return out[out.length - 1].replace('linux-headers-', '');
-}
 
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -180,7 +176,7 @@ async function dcaRss(release: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const release = headersRelease();
+  const release = await headersRelease();
   const results: RunFigures[] = [];
   for (const n of sizes()) {
     log(`fleet bench: deploying dns-tag to ${n} simulated hosts…`);

@@ -19,16 +19,10 @@ import { createService } from '@nco/runtime';
 import { register } from 'prom-client';
 import { monitor } from '../apps/monitor-svc/src/app';
 import { ReconcileService } from '../apps/monitor-svc/src/reports/reconcile.service';
+import { option } from './_support';
 
 const TARGET_PER_SEC = 10_000;
 
-function option(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  if (at < 0) return fallback;
-  const v = Number(process.argv[at + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} expects a positive integer`);
-  return v;
-}
 
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0);
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
