@@ -52,6 +52,8 @@ export class TestSystem {
       DATABASE_URL: this.db.url,
       NATS_URL: this.nats.url,
       REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+      // Parallel test systems share one Redis: each gets its own build queue.
+      QUEUE_PREFIX: `nco-test-${randomBytes(4).toString('hex')}`,
       HTTP_PORT: '0',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL || 'silent',
       REPORT_INTERVAL_MS: String(interval),

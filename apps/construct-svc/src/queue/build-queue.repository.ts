@@ -34,12 +34,13 @@ export class BuildQueueRepository implements OnModuleInit, BeforeApplicationShut
   }
 
   onModuleInit(): void {
-    this.queue = new Queue(BUILD_QUEUE, { connection: this.connection() });
+    this.queue = new Queue(BUILD_QUEUE, { connection: this.connection(), prefix: this.config.QUEUE_PREFIX });
   }
 
   startWorker(processor: BuildProcessor): void {
     this.worker = new Worker(BUILD_QUEUE, processor, {
       connection: this.connection(),
+      prefix: this.config.QUEUE_PREFIX,
       concurrency: this.config.BUILD_CONCURRENCY,
     });
     this.worker.on('failed', (job, err) =>

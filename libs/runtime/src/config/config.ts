@@ -61,6 +61,8 @@ export const DatabaseSettings = z.object({
 
 export const RedisSettings = z.object({
   REDIS_URL: env.url(['redis', 'rediss']).default('redis://127.0.0.1:6379'),
+  /** Key prefix of the BullMQ queues: systems sharing one Redis keep their queues apart with it. */
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (up to 64)').default('nco'),
 });
 
 export const HttpSettings = z.object({
