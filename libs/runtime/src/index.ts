@@ -4,6 +4,7 @@ export * from './logging/logger';
 export * from './nats/nats.service';
 export * from './health/readiness.registry';
 export * from './health/metrics';
+export * from './health/fleet-metrics';
 export * from './bootstrap/core.module';
 export * from './bootstrap/run-service';
 export * from './util/micro-batcher';

@@ -9,11 +9,20 @@ export function startDefaultMetrics(service: string): void {
   started = true;
   register.setDefaultLabels({ service });
   collectDefaultMetrics();
-  new Gauge({
-    name: 'nco_nats_reconnects_total',
-    help: 'NATS reconnections since the process started',
+  // Counted by connectNats for every connection of the process; read when Prometheus scrapes.
+  natsCounter('nco_nats_reconnects_total', 'NATS reconnections since the process started', () => natsMetrics.reconnects);
+  natsCounter('nco_nats_disconnects_total', 'NATS connections lost since the process started', () => natsMetrics.disconnects);
+}
+
+function natsCounter(name: string, help: string, read: () => number): void {
+  let seen = 0;
+  new Counter({
+    name,
+    help,
     collect() {
-      this.set(natsMetrics.reconnects);
+      const now = read();
+      if (now > seen) this.inc(now - seen);
+      seen = now;
     },
   });
 }
