@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Allocated, Artifact, BuildClaim, BuildFlavorEntity, BuildRepository, OperationRepository } from '@nco/cib';
 import { ArtifactStore, createStamper, NcoVariables, operationSummary, Subjects } from '@nco/events';
-import { NatsService, ROOT_LOGGER, SERVICE_CONFIG } from '@nco/runtime';
+import { countSettledOperations, NatsService, recordBuild, ROOT_LOGGER, SERVICE_CONFIG } from '@nco/runtime';
 import { UnrecoverableError } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { Logger } from 'pino';
@@ -111,6 +111,7 @@ export class BuildRunnerService {
       this.nats.bus.publish(Subjects.evt.buildFailed, undefined,
         { operationId, module: args.module, release: g.release, flavor, hostCount: g.claims.length, compiled: true, durationMs: Date.now() - started, error: error.slice(0, 2000) },
         { operationId });
+      recordBuild({ outcome: 'failed', compiled: true, durationMs: Date.now() - started, hostCount: g.claims.length });
       return false;
     }
     const templateKo = await this.artifacts.get(template.artifactRef, template.artifactSha256);
@@ -137,6 +138,7 @@ export class BuildRunnerService {
     this.nats.bus.publish(Subjects.evt.buildSucceeded, undefined,
       { operationId, module: args.module, release: g.release, flavor, hostCount: g.claims.length, compiled, durationMs: Date.now() - started },
       { operationId });
+    recordBuild({ outcome: 'succeeded', compiled, durationMs: Date.now() - started, hostCount: g.claims.length });
     return true;
   }
 
@@ -166,6 +168,7 @@ export class BuildRunnerService {
   private async publishProgress(operationId: string): Promise<void> {
     const op = await this.operations.get(operationId);
     if (!op) return;
+    countSettledOperations([op]);
     this.nats.bus.publish(Subjects.evt.operationProgress, undefined, operationSummary(op), { operationId });
   }
 }

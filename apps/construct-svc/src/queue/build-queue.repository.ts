@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { ROOT_LOGGER, SERVICE_CONFIG } from '@nco/runtime';
+import { ROOT_LOGGER, SERVICE_CONFIG, trackBuildQueue } from '@nco/runtime';
 import { Job, Queue, Worker } from 'bullmq';
 import IORedis from 'ioredis';
 import { Logger } from 'pino';
@@ -35,6 +35,7 @@ export class BuildQueueRepository implements OnModuleInit, BeforeApplicationShut
 
   onModuleInit(): void {
     this.queue = new Queue(BUILD_QUEUE, { connection: this.connection(), prefix: this.config.QUEUE_PREFIX });
+    trackBuildQueue(() => this.counts());
   }
 
   startWorker(processor: BuildProcessor): void {

@@ -1,6 +1,6 @@
 import type { ClaimedWork, DeviceWorkKind, DeviceWorkRepository, OperationEntity, SettleResult } from '@nco/cib';
 import { NatsBus, operationSummary, Subjects } from '@nco/events';
-import { MicroBatcher } from '@nco/runtime';
+import { countSettledOperations, MicroBatcher } from '@nco/runtime';
 import { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DispatchConfig, inFlightBoundMs } from './dispatch.settings';
@@ -271,6 +271,7 @@ export class DeviceDispatcher {
   }
 
   private publishProgress(operations: OperationEntity[]): void {
+    countSettledOperations(operations);
     for (const op of operations) {
       try {
         this.o.bus().publish(Subjects.evt.operationProgress, undefined, operationSummary(op), { operationId: op.id });

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FindingRow, LivenessChange, OperationEntity } from '@nco/cib';
 import { operationSummary, Subjects } from '@nco/events';
-import { NatsService, ROOT_LOGGER } from '@nco/runtime';
+import { countSettledOperations, NatsService, ROOT_LOGGER } from '@nco/runtime';
 import { Logger } from 'pino';
 import { monitorMetrics } from '../metrics';
 
@@ -38,6 +38,7 @@ export class MonitorEvents {
     const bus = this.nats.bus;
     const at = new Date().toISOString();
     const sends: Array<() => Promise<void>> = [];
+    countSettledOperations(operations);
     for (const f of findings) {
       const body = { hostId: f.hostId, moduleId: f.moduleId, kind: f.kind, moduleName: f.moduleName, at };
       sends.push(() => bus.publishDurable(Subjects.evt.finding, undefined, body, { hostId: f.hostId }));

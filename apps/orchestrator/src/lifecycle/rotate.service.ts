@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { LifecycleRepository, OperationRepository, RotationStep } from '@nco/cib';
 import { NcoError, operationSummary, RotateBody, Subjects } from '@nco/events';
-import { NatsService, ROOT_LOGGER, SERVICE_CONFIG } from '@nco/runtime';
+import { countSettledOperations, NatsService, ROOT_LOGGER, SERVICE_CONFIG } from '@nco/runtime';
 import { randomUUID } from 'node:crypto';
 import { Logger } from 'pino';
 import { OrchestratorConfig } from '../settings';
@@ -95,6 +95,7 @@ export class RotateService implements OnApplicationBootstrap, BeforeApplicationS
     }
     const settled = await this.operations.settleRotation(operationId, step.remaining, step.failed);
     if (settled) {
+      countSettledOperations([settled]);
       await this.lifecycle.finishRotation(operationId, settled.status === 'succeeded' ? 'done' : 'failed');
       this.nats.bus.publish(Subjects.evt.operationProgress, undefined, operationSummary(settled), { operationId });
     }
