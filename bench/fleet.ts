@@ -6,6 +6,7 @@
  * fleet simulator process with N virtual DCAs, a private nats-server and a fresh CIB; measured
  * from the deploy command until the CIB shows every deployment confirmed by a device report.
  * Also measures the resident memory of one real DCA process and of the fleet simulator.
+ * Device commands are signed and checked (docs/security.md); `--insecure` runs without, to compare.
  */
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -14,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { createTestDatabase, TestDatabase } from '@nco/cib/testing';
-import { connectNats, NatsBus, silentLogger, Subjects } from '@nco/events';
+import { connectNats, generateSigningKey, NatsBus, silentLogger, Subjects } from '@nco/events';
 import { startNatsServer } from '@nco/events/testing';
 import { headersRelease } from './_support';
 
@@ -34,6 +35,14 @@ function sizes(): number[] {
   return [v];
 }
 
+
+/** Settings of the services (signing key) and of the DCAs (trusted key), or unsigned with --insecure. */
+function securityEnv(): { nco: Record<string, string>; dca: Record<string, string> } {
+  if (process.argv.includes('--insecure')) return { nco: {}, dca: { DCA_ALLOW_UNSIGNED: 'true' } };
+  const key = generateSigningKey('bench-1');
+  return { nco: { NCO_SIGNING_KEY: key.privateSpec }, dca: { DCA_TRUSTED_KEYS: key.publicSpec } };
+}
+const SECURITY = securityEnv();
 
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -103,12 +112,13 @@ async function run(hosts: number, release: string): Promise<RunFigures> {
     REPORT_INTERVAL_MS: '5000',
     OFFLINE_AFTER_MS: '60000',
     DATABASE_POOL_SIZE: '10',
+    ...SECURITY.nco,
   };
   const nc = await connectNats({ servers: nats.url, name: 'bench-fleet', failFast: true }, silentLogger);
   const bus = new NatsBus(nc, silentLogger);
   try {
     for (const s of SERVICES) children.push(await start(s, `dist/apps/${s}/src/main.js`, env, new RegExp(`"msg":"${s} started"`)));
-    const fleet = await start('fleet', 'dist/apps/dca/src/fleet-main.js', { ...env, FLEET_SIZE: String(hosts), FLEET_RELEASE: release }, /checked in/);
+    const fleet = await start('fleet', 'dist/apps/dca/src/fleet-main.js', { ...env, ...SECURITY.dca, FLEET_SIZE: String(hosts), FLEET_RELEASE: release }, /checked in/);
     children.push(fleet);
     await waitFor(`${hosts} hosts online`, 120_000, async () => {
       const [{ n }] = await db.ds.query(`SELECT count(*)::int AS n FROM hosts WHERE online`);
@@ -163,7 +173,7 @@ async function dcaRss(release: string): Promise<number> {
     const env = { DATABASE_URL: db.url, NATS_URL: nats.url, HTTP_PORT: '0', LOG_LEVEL: 'info', REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379' };
     children.push(await start('orchestrator', 'dist/apps/orchestrator/src/main.js', env, /"msg":"orchestrator started"/));
     const dca = await start('dca', 'dist/apps/dca/src/main.js', {
-      ...env, DCA_MAC: '02:fe:00:00:00:01', DCA_RELEASE: release, DCA_STATE_DIR: `/tmp/nco-bench-dca-${process.pid}`,
+      ...env, ...SECURITY.dca, DCA_MAC: '02:fe:00:00:00:01', DCA_RELEASE: release, DCA_STATE_DIR: `/tmp/nco-bench-dca-${process.pid}`,
     }, /checked in/);
     children.push(dca);
     await new Promise((r) => setTimeout(r, 3000));
@@ -179,7 +189,7 @@ async function main(): Promise<void> {
   const release = await headersRelease();
   const results: RunFigures[] = [];
   for (const n of sizes()) {
-    log(`fleet bench: deploying dns-tag to ${n} simulated hosts…`);
+    log(`fleet bench: deploying dns-tag to ${n} simulated hosts${process.argv.includes('--insecure') ? ' (--insecure: commands unsigned)' : ''}…`);
     const r = await run(n, release);
     results.push(r);
     const target = r.targetMs === null ? '(no target)' : `(target <= ${r.targetMs} ms) ${r.totalMs <= r.targetMs ? 'ok' : 'MISSED'}`;

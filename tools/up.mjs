@@ -15,7 +15,7 @@
 // Ctrl-C (or SIGTERM) sends SIGTERM to every child, waits for them, then exits 0. A child that
 // exits on its own stops everything and exits 1, naming it; so does a service that is not ready.
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { homedir } from 'node:os';
@@ -52,7 +52,8 @@ options:
 
 settings: DATABASE_URL, REDIS_URL, NATS_URL (set = use that server, only check it), LOG_LEVEL,
 LOG_FORMAT (default pretty here), NCO_KEK (default: a development key kept in
-~/.config/nco/dev-kek), and every service setting in the README.
+~/.config/nco/dev-kek), NCO_SIGNING_KEY_FILE (default: ~/.config/nco/dev-signing-key; the fleet
+trusts its public half), and every service setting in the README.
 `;
 
 // ---------------------------------------------------------------------------------------------
@@ -287,6 +288,25 @@ function devKek() {
   return { kek: readFileSync(file, 'utf8').trim(), file };
 }
 
+/**
+ * A command-signing key for development (docs/security.md), kept per user like the KEK: the
+ * services sign with it (NCO_SIGNING_KEY_FILE) and the fleet trusts its public half (DCA_TRUSTED_KEYS).
+ */
+function devSigningKey() {
+  const file = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'nco', 'dev-signing-key');
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writeFileSync(file, `dev-1:${privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64')}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    say(`created a development command-signing key in ${file} (set NCO_SIGNING_KEY_FILE in production)`);
+  }
+  const spec = readFileSync(file, 'utf8').trim();
+  const kid = spec.slice(0, spec.indexOf(':'));
+  const priv = createPrivateKey({ key: Buffer.from(spec.slice(kid.length + 1), 'base64'), format: 'der', type: 'pkcs8' });
+  return { file, trusted: `${kid}:${createPublicKey(priv).export({ format: 'der', type: 'spki' }).toString('base64')}` };
+}
+
 // ---------------------------------------------------------------------------------------------
 // children
 
@@ -421,7 +441,8 @@ async function main() {
   };
   migrate(base);
   const kek = process.env.NCO_KEK ? undefined : devKek();
-  const serviceEnv = { ...base, ...(kek ? { NCO_KEK: kek.kek } : {}) };
+  const signing = process.env.NCO_SIGNING_KEY || process.env.NCO_SIGNING_KEY_FILE ? undefined : devSigningKey();
+  const serviceEnv = { ...base, ...(kek ? { NCO_KEK: kek.kek } : {}), ...(signing ? { NCO_SIGNING_KEY_FILE: signing.file } : {}) };
 
   say(`starting ${SERVICES.map((s) => s.name).join(', ')}`);
   SERVICES.forEach((s, i) => startChild(s.name, `dist/apps/${s.name}/src/main.js`, { ...serviceEnv, HTTP_PORT: String(s.port) }, i));
@@ -443,13 +464,14 @@ async function main() {
     startChild('fleet', 'dist/apps/dca/src/fleet-main.js', {
       ...base,
       FLEET_SIZE: String(opts.devices),
+      ...(signing && !process.env.DCA_TRUSTED_KEYS ? { DCA_TRUSTED_KEYS: signing.trusted } : {}),
       ...(opts.middleboxes ? { FLEET_MIDDLEBOXES: opts.middleboxes } : {}),
     }, SERVICES.length);
   }
-  banner(opts, urls, kek);
+  banner(opts, urls, kek, signing);
 }
 
-function banner(opts, urls, kek) {
+function banner(opts, urls, kek, signing) {
   const lines = [
     '',
     bold('The NCO is up.') + ' Ctrl-C stops the services and the fleet (PostgreSQL, Redis and NATS keep running).',
@@ -460,6 +482,7 @@ function banner(opts, urls, kek) {
     '',
     `  NATS ${redact(urls.NATS_URL)}   PostgreSQL ${redact(urls.DATABASE_URL)}   Redis ${redact(urls.REDIS_URL)}`,
     ...(kek ? [`  development KEK: ${kek.file}`] : []),
+    ...(signing ? [`  development command-signing key: ${signing.file} (the fleet trusts ${signing.trusted.split(':')[0]})`] : []),
     '',
     'Next, in another terminal:',
     '  npx nco hosts             the hosts that checked in (--json for scripts)',

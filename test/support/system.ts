@@ -1,5 +1,5 @@
 import { createTestDatabase, TestDatabase } from '@nco/cib/testing';
-import { connectNats, NatsBus, silentLogger } from '@nco/events';
+import { connectNats, generateSigningKey, GeneratedSigningKey, NatsBus, silentLogger } from '@nco/events';
 import { NatsServerHandle, startNatsServer } from '@nco/events/testing';
 import { createService, RunningService, ServiceDefinition } from '@nco/runtime';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +11,8 @@ import { constructService } from '../../apps/construct-svc/src/app';
 import { deployService } from '../../apps/deploy-svc/src/app';
 import { revokeService } from '../../apps/revoke-svc/src/app';
 import { securityService } from '../../apps/security-svc/src/app';
-import { Fleet } from '../../apps/dca/src/fleet/fleet';
+import { Fleet, FleetOptions } from '../../apps/dca/src/fleet/fleet';
+import { SignedCommandGuard } from '../../apps/dca/src/security/command-guard';
 
 export const ALL_SERVICES: Array<ServiceDefinition<z.ZodObject>> = [
   orchestrator,
@@ -26,6 +27,8 @@ export interface SystemOptions {
   reportIntervalMs?: number;
   offlineAfterMs?: number;
   env?: Record<string, string>;
+  /** Services sign device commands and fleets check them (default true); false runs both unsigned. */
+  signing?: boolean;
 }
 
 /**
@@ -40,9 +43,12 @@ export class TestSystem {
   services: RunningService[] = [];
   fleets: Fleet[] = [];
   readonly env: Record<string, string>;
+  /** The NCO command-signing key of this system (fleets trust its public half). */
+  readonly signingKey?: GeneratedSigningKey;
 
   constructor(private readonly o: SystemOptions = {}) {
     this.env = {};
+    if (o.signing !== false) this.signingKey = generateSigningKey('test-1');
   }
 
   async start(services = ALL_SERVICES): Promise<this> {
@@ -60,6 +66,7 @@ export class TestSystem {
       OFFLINE_AFTER_MS: String(this.o.offlineAfterMs ?? interval * 4),
       LIVENESS_SWEEP_MS: String(Math.max(100, Math.floor(interval / 2))),
       NCO_KEK: randomBytes(32).toString('base64'),
+      ...(this.signingKey ? { NCO_SIGNING_KEY: this.signingKey.privateSpec } : {}),
       ...this.o.env,
     });
     for (const def of services) this.services.push(await createService(def, this.env));
@@ -68,18 +75,27 @@ export class TestSystem {
     return this;
   }
 
-  async fleet(size: number, opts: { middleboxes?: Record<string, number>; release?: string; macPrefix?: string } = {}): Promise<Fleet> {
+  async fleet(
+    size: number,
+    opts: { middleboxes?: Record<string, number>; release?: string; macPrefix?: string; guard?: FleetOptions['guard'] } = {},
+  ): Promise<Fleet> {
     const fleet = new Fleet({
       nats: { servers: this.nats.url, name: `fleet-${this.fleets.length}` },
       size,
       release: opts.release ?? '6.1.0-56-amd64',
       macPrefix: opts.macPrefix ?? `02:${(this.fleets.length + 16).toString(16)}:00`,
       middleboxes: opts.middleboxes,
+      guard: opts.guard ?? this.guard(),
       logger: pino({ level: process.env.TEST_LOG_LEVEL || 'silent' }),
     });
     this.fleets.push(fleet);
     await fleet.start();
     return fleet;
+  }
+
+  /** A device-side command check trusting this system's signing key (undefined when signing is off). */
+  guard(trustedKeys = this.signingKey?.publicSpec): SignedCommandGuard | undefined {
+    return trustedKeys ? new SignedCommandGuard({ trustedKeys, windowMs: 60_000, replayCacheSize: 100_000 }) : undefined;
   }
 
   query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {

@@ -2,6 +2,7 @@ import { Fleet } from './fleet/fleet';
 import { FleetConfig, FleetSettings } from './fleet/fleet.settings';
 import { exitOnConfigError, onShutdown } from './process';
 import { createLogger, loadConfig } from './runtime';
+import { commandGuardFrom } from './security/settings';
 
 /** Runs FLEET_SIZE simulated DCAs (plus FLEET_MIDDLEBOXES) over one NATS connection. */
 async function main(): Promise<void> {
@@ -12,6 +13,13 @@ async function main(): Promise<void> {
     exitOnConfigError('dca-fleet', e);
   }
   const logger = createLogger('dca-fleet', config);
+  let guard;
+  try {
+    guard = commandGuardFrom(config);
+  } catch (e) {
+    exitOnConfigError('dca-fleet', e);
+  }
+  if (!guard) logger.warn('DCA_ALLOW_UNSIGNED: the fleet accepts unsigned commands (development only)');
   const fleet = new Fleet({
     nats: { servers: config.NATS_URL, name: `dca-fleet@${process.pid}`, user: config.NATS_USER, pass: config.NATS_PASS, token: config.NATS_TOKEN },
     size: config.FLEET_SIZE,
@@ -21,6 +29,7 @@ async function main(): Promise<void> {
     stateDir: config.FLEET_STATE_DIR,
     checkinConcurrency: config.FLEET_CHECKIN_CONCURRENCY,
     symversFile: config.FLEET_SYMVERS_FILE,
+    guard,
     logger,
   });
   onShutdown(logger, () => fleet.stop());

@@ -5,6 +5,7 @@ import { createDriver, DriverStartError } from './driver/create-driver';
 import { Driver } from './driver/driver';
 import { exitOnConfigError, onShutdown } from './process';
 import { createLogger } from './runtime';
+import { commandGuardFrom } from './security/settings';
 import { DcaConfig, loadDcaConfig } from './settings';
 
 /** One Device Customization Agent: check in, report, answer the NCO; stop cleanly on a signal. */
@@ -16,6 +17,13 @@ async function main(): Promise<void> {
     exitOnConfigError('dca', e);
   }
   const logger = createLogger('dca', config);
+  let guard;
+  try {
+    guard = commandGuardFrom(config);
+  } catch (e) {
+    exitOnConfigError('dca', e);
+  }
+  if (!guard) logger.warn('DCA_ALLOW_UNSIGNED: this device accepts unsigned commands (development only)');
   let driver: Driver;
   try {
     driver = await createDriver(config.DCA_DRIVER, {
@@ -36,7 +44,7 @@ async function main(): Promise<void> {
     logger.child({ component: 'nats' }),
   );
   const bus = new NatsBus(nc, logger);
-  const runtime = new SoloRuntime(bus, logger);
+  const runtime = new SoloRuntime(bus, logger, guard);
   const agent = new Agent({
     bus,
     driver,

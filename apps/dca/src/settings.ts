@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_SYMVERS_FILE } from './driver/symvers-file';
 import { ConfigError, loadConfig, LoggingSettings, NatsSettings } from './runtime';
+import { DcaSecuritySettings } from './security/settings';
 
-export const DcaSettings = LoggingSettings.extend(NatsSettings.shape).extend({
+export const DcaSettings = LoggingSettings.extend(NatsSettings.shape).extend(DcaSecuritySettings.shape).extend({
   /** Identity of the device; defaults to the MAC of the first non-internal interface. */
   DCA_MAC: MacAddress.optional(),
   /** Kernel release reported at check-in; defaults to the running kernel's. */

@@ -17,3 +17,4 @@ export * from './schemas/keys.schema';
 export * from './nats/artifact-store';
 export * from './artifact';
 export * from './schemas/lifecycle.schema';
+export * from './security';

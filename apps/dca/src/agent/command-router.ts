@@ -12,6 +12,7 @@ import {
 } from '@nco/events';
 import { Msg } from 'nats';
 import { DriverError } from '../driver/driver';
+import { CommandGuard, SecurityRefusal } from '../security/command-guard';
 import type { Agent, InstallCommandBody, ModuleCommandBody, PriorityCommandBody, ToggleCommandBody } from './agent';
 
 interface Command {
@@ -53,6 +54,8 @@ export class CommandRouter {
     private readonly bus: Pick<NatsBus, 'publish'>,
     private readonly find: (hostId: number) => Agent | undefined,
     private readonly log: BusLogger,
+    /** Signature, host, freshness and replay checks (apps/dca/src/security); none only in development. */
+    private readonly guard?: CommandGuard,
   ) {}
 
   /** The subscription callback. */
@@ -79,6 +82,11 @@ export class CommandRouter {
     let env: { id?: string; operationId?: string; hostId?: number; body?: unknown } = {};
     try {
       if (!command || tokens.length !== VERB_TOKEN + 1) throw new NcoError('invalid_request', `unknown command ${tokens.slice(VERB_TOKEN).join('.')}`);
+      if (this.guard) {
+        const raw = parseRaw(msg.data, command.contract.maxBytes);
+        env = { id: typeof raw.id === 'string' ? raw.id.slice(0, 64) : undefined };
+        this.guard.check(raw, msg.subject, hostId);
+      }
       env = decodeEnvelope(msg.data, command.contract.envelope, command.contract.maxBytes);
       if (env.hostId !== undefined && env.hostId !== hostId) {
         throw new NcoError('invalid_request', `command is meant for host ${env.hostId}, not ${hostId}`);
@@ -100,12 +108,25 @@ export class CommandRouter {
 
   private incident(hostId: number, subject: string, err: NcoError, messageId?: string): void {
     try {
-      const body = { kind: err.code === 'internal' ? 'command_failed' : 'command_refused', reason: err.message.slice(0, 2048), subject, messageId };
+      const kind = err instanceof SecurityRefusal ? err.incidentKind : err.code === 'internal' ? 'command_failed' : 'command_refused';
+      const body = { kind, reason: err.message.slice(0, 2048), subject, messageId };
       this.bus.publish(Subjects.device.incident, { hostId }, body, { hostId });
     } catch (e) {
       this.log.warn({ hostId, err: (e as Error).message }, 'incident not published');
     }
   }
+}
+
+/** The message's JSON as sent (the signature covers the body as serialised), size-checked first. */
+function parseRaw(data: Uint8Array, maxBytes: number): Record<string, unknown> {
+  if (data.byteLength > maxBytes) throw new NcoError('invalid_message', `message is ${data.byteLength} bytes, limit is ${maxBytes}`);
+  try {
+    const raw = JSON.parse(new TextDecoder().decode(data));
+    if (typeof raw === 'object' && raw !== null) return raw;
+  } catch {
+    // falls through to the same refusal as a non-object
+  }
+  throw new NcoError('invalid_message', 'message is not valid JSON');
 }
 
 function toNcoError(e: unknown): NcoError {

@@ -2,6 +2,7 @@ import { BusLogger, NatsBus } from '@nco/events';
 import { Subscription } from 'nats';
 import type { Agent } from './agent';
 import { AgentRuntime } from './agent-runtime';
+import { CommandGuard } from '../security/command-guard';
 import { CommandRouter, commandSubject } from './command-router';
 import { unlimited } from './limiter';
 import { watchReconnects } from './reconnects';
@@ -18,8 +19,9 @@ export class SoloRuntime implements AgentRuntime {
   constructor(
     private readonly bus: NatsBus,
     private readonly log: BusLogger,
+    guard?: CommandGuard,
   ) {
-    this.router = new CommandRouter(bus, (hostId) => (hostId === this.agent?.hostId ? this.agent : undefined), log);
+    this.router = new CommandRouter(bus, (hostId) => (hostId === this.agent?.hostId ? this.agent : undefined), log, guard);
   }
 
   readonly limit = unlimited.run;

@@ -3,6 +3,7 @@ import { Subscription } from 'nats';
 import type { Agent } from '../agent/agent';
 import { AgentRuntime } from '../agent/agent-runtime';
 import { CommandRouter, commandSubject } from '../agent/command-router';
+import { CommandGuard } from '../security/command-guard';
 import { Limiter } from '../agent/limiter';
 import { watchReconnects } from '../agent/reconnects';
 
@@ -11,6 +12,8 @@ export interface FleetRuntimeOptions {
   checkinConcurrency: number;
   /** How often the ticker looks for due reports. */
   tickMs: number;
+  /** Checks every command before it reaches a device (one replay cache for the fleet). */
+  guard?: CommandGuard;
 }
 
 /** Golden-ratio steps spread phases evenly over the interval for any fleet size. */
@@ -38,7 +41,7 @@ export class FleetRuntime implements AgentRuntime {
     private readonly opts: FleetRuntimeOptions,
   ) {
     this.limiter = new Limiter(opts.checkinConcurrency);
-    this.router = new CommandRouter(bus, (hostId) => this.byHost.get(hostId), log);
+    this.router = new CommandRouter(bus, (hostId) => this.byHost.get(hostId), log, opts.guard);
   }
 
   start(): void {

@@ -2,11 +2,12 @@ import { KernelRelease } from '@nco/events';
 import { z } from 'zod';
 import { DEFAULT_SYMVERS_FILE } from '../driver/symvers-file';
 import { LoggingSettings, NatsSettings } from '../runtime';
+import { DcaSecuritySettings } from '../security/settings';
 import { MAX_FLEET_DEVICES, parseMiddleboxes } from './fleet-macs';
 
 const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-export const FleetSettings = LoggingSettings.extend(NatsSettings.shape).extend({
+export const FleetSettings = LoggingSettings.extend(NatsSettings.shape).extend(DcaSecuritySettings.shape).extend({
   FLEET_SIZE: count(0, MAX_FLEET_DEVICES).default(3),
   FLEET_RELEASE: KernelRelease.default('6.1.0-sim-amd64'),
   FLEET_MAC_PREFIX: z

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Logger } from 'pino';
 import { Agent, ReportReason } from '../agent/agent';
 import { BackoffOptions } from '../agent/backoff';
+import { CommandGuard } from '../security/command-guard';
 import { SimulatedDriver } from '../driver/simulated.driver';
 import { symversFromFile } from '../driver/symvers-file';
 import { fleetMac } from './fleet-macs';
@@ -30,6 +31,8 @@ export interface FleetOptions {
   symversFile?: string;
   /** How often start() logs its progress while devices are still checking in. */
   progressEveryMs?: number;
+  /** Command checks (signature, host, freshness, replay); without one the fleet accepts unsigned commands. */
+  guard?: CommandGuard;
 }
 
 /**
@@ -95,6 +98,7 @@ export class Fleet {
     this.runtime = new FleetRuntime(this.bus, this.log, {
       checkinConcurrency: this.o.checkinConcurrency ?? 500,
       tickMs: this.o.tickMs ?? 50,
+      guard: this.o.guard,
     });
     await this.createDevices();
     this.runtime.start();

@@ -4,6 +4,7 @@ import { BodyOf, EventContract, ParamsOf, ReplyOf, RequestContract } from '../co
 import { Envelope, envelopeSchema, EnvelopeOptions, makeEnvelope } from '../envelope';
 import { ERROR_TYPE, ErrorBodySchema, isNcoError, NcoError } from '../errors';
 import { BusLogger } from './logger';
+import { CommandSigner, isDeviceCommand } from '../security/command-signing';
 
 const ErrorEnvelope = envelopeSchema(ERROR_TYPE, ErrorBodySchema);
 
@@ -38,6 +39,8 @@ export class NatsBus {
   private readonly subs: Subscription[] = [];
   private readonly inFlight = new Set<Promise<unknown>>();
   private jsClient?: JetStreamClient;
+  /** When set, every NCO → device command (`dca.cmd.*`) this bus sends is signed (docs/security.md). */
+  signer?: CommandSigner;
 
   constructor(
     readonly nc: NatsConnection,
@@ -66,6 +69,7 @@ export class NatsBus {
   ): Promise<Envelope<ReplyOf<C>>> {
     const subject = contract.subject(params);
     const env = makeEnvelope(contract.type, body, opts);
+    if (this.signer && isDeviceCommand(contract.type)) this.signer.sign(env, subject);
     let reply: Msg;
     try {
       reply = await this.nc.request(subject, encode(env), { timeout: opts.timeoutMs ?? contract.timeoutMs });

@@ -95,9 +95,16 @@ export function loadConfig<S extends z.ZodObject>(schema: S, source: NodeJS.Proc
   return parsed.data;
 }
 
+/** The NCO's command-signing key (docs/security.md): `kid:base64(PKCS#8 Ed25519)`, or a file holding it. */
+export const SigningSettings = z.object({
+  NCO_SIGNING_KEY: z.string().min(8).optional(),
+  NCO_SIGNING_KEY_FILE: z.string().min(1).optional(),
+});
+
 /** The settings every NCO service reads, with its own default HTTP port. */
 export function serviceSettings(defaultHttpPort: number) {
   return LoggingSettings.extend(NatsSettings.shape)
+    .extend(SigningSettings.shape)
     .extend(DatabaseSettings.shape)
     .extend(RedisSettings.shape)
     .extend(HttpSettings.shape)

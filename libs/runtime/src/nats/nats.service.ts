@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { connectNats, ensureStreams, NatsBus } from '@nco/events';
+import { CommandSigner, connectNats, ensureStreams, loadSigningKey, NatsBus } from '@nco/events';
 import { NatsConnection } from 'nats';
 import { Logger } from 'pino';
 import { ROOT_LOGGER, SERVICE_CONFIG, SERVICE_NAME } from '../tokens';
@@ -10,6 +10,8 @@ interface NatsConfig {
   NATS_USER?: string;
   NATS_PASS?: string;
   NATS_TOKEN?: string;
+  NCO_SIGNING_KEY?: string;
+  NCO_SIGNING_KEY_FILE?: string;
 }
 
 /**
@@ -52,6 +54,9 @@ export class NatsService implements OnModuleInit, BeforeApplicationShutdown {
       this.log,
     );
     this.busInstance = new NatsBus(nc, this.log);
+    const key = loadSigningKey(this.config);
+    if (key) this.busInstance.signer = new CommandSigner(key);
+    else this.log.warn('no NCO_SIGNING_KEY: device commands go out unsigned, and devices that pin NCO keys refuse them');
     await ensureStreams(nc, this.log);
     this.readiness.register('nats', async () => {
       if (nc.isClosed()) throw new Error('connection closed');

@@ -1,0 +1,3 @@
+export * from './signing-keys';
+export * from './nonce-cache';
+export * from './command-signing';
