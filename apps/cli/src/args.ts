@@ -56,3 +56,42 @@ export function parseSince(value: string): number {
   if (ms === undefined) throw new InvalidArgumentError('expected a duration like 30s, 5m, 1h or 2d.');
   return ms;
 }
+
+/** `--host 1,2,3`, repeatable: collects host ids (duplicates dropped). */
+export function collectHostIds(value: string, previous: number[] = []): number[] {
+  const ids = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) throw new InvalidArgumentError('expected host ids like 3 or 3,4,5.');
+  const parsed = ids.map((id) => parseHostId(id));
+  return [...new Set([...previous, ...parsed])];
+}
+
+/**
+ * `--param name=value`, repeatable. `true`/`false` become booleans and whole numbers become
+ * numbers, as module.json declares them; everything else stays text. The NCO checks each value
+ * against the module's declared parameter types.
+ */
+export function collectParam(value: string, previous: Record<string, string | number | boolean> = {}): Record<string, string | number | boolean> {
+  const at = value.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError('expected name=value, like dst_port=53.');
+  const name = value.slice(0, at);
+  const raw = value.slice(at + 1);
+  if (name in previous) throw new InvalidArgumentError(`${name} is given twice.`);
+  const typed = raw === 'true' ? true : raw === 'false' ? false : /^-?\d{1,15}$/.test(raw) ? Number(raw) : raw;
+  return { ...previous, [name]: typed };
+}
+
+/** `--drain-timeout 10m`: a duration in milliseconds (0 allowed: revoke at once). */
+export function parseDurationArg(value: string): number {
+  if (value.trim() === '0') return 0;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError('expected a duration like 30s, 5m or 1h.');
+  return ms;
+}
+
+/** `on`/`off` (also 1/0, active/inactive) → the kernel's active mode. */
+export function parseMode(value: string): 0 | 1 {
+  const v = value.trim().toLowerCase();
+  if (['on', '1', 'active', 'true'].includes(v)) return 1;
+  if (['off', '0', 'inactive', 'false'].includes(v)) return 0;
+  throw new InvalidArgumentError('expected on or off.');
+}

@@ -3,6 +3,11 @@ import { parseTimeout } from './args';
 import { hostsCommand } from './commands/hosts.command';
 import { buildsCommand, catalogCommand } from './commands/catalog.command';
 import { watchCommand } from './commands/watch.command';
+import { deployCommand } from './commands/deploy.command';
+import { deprecateCommand, priorityCommand, revokeCommand, rotateCommand, toggleCommand } from './commands/lifecycle.command';
+import { labelCommand } from './commands/label.command';
+import { modulesCommand } from './commands/modules.command';
+import { operationsCommand, statusCommand } from './commands/status.command';
 import { CliContext, processContext } from './context';
 import { describeError, ExitCode } from './errors';
 import { DEFAULT_NATS_URL } from './settings';
@@ -33,7 +38,13 @@ export function buildProgram(ctx: CliContext = processContext): Command {
 Settings: NATS_URL, NATS_USER, NATS_PASS, NATS_TOKEN (environment).
 Exit codes: 0 ok, 1 the command failed (the NCO answered with an error, NATS unreachable), 2 usage.`,
     );
-  for (const make of [hostsCommand, catalogCommand, buildsCommand, watchCommand]) {
+  const commands = [
+    hostsCommand, labelCommand, modulesCommand,
+    deployCommand, toggleCommand, priorityCommand, deprecateCommand, revokeCommand, rotateCommand,
+    statusCommand, operationsCommand, watchCommand,
+    catalogCommand, buildsCommand,
+  ];
+  for (const make of commands) {
     const cmd = make(ctx);
     cmd.configureOutput(program.configureOutput()).showHelpAfterError(`(run nco ${cmd.name()} --help for usage)`);
     program.addCommand(cmd);

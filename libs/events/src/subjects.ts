@@ -17,6 +17,7 @@ import {
   OperationAccepted,
   OperationGetBody,
   OperationProgressBody,
+  OperationDetail,
   OperationSummary,
   SymversReply,
 } from './schemas/build.schema';
@@ -136,7 +137,7 @@ export const Subjects = {
     hostsLabel: defineRequest({ type: 'nco.cmd.hosts.label', subject: 'nco.cmd.hosts.label', body: LabelBody, reply: LabelReply, maxBytes: 1024 * 1024 }),
     hostModules: defineRequest({ type: 'nco.cmd.hosts.modules', subject: 'nco.cmd.hosts.modules', body: HostModulesBody, reply: HostModulesReply, maxBytes: 4096 }),
     operationsList: defineRequest({ type: 'nco.cmd.operations.list', subject: 'nco.cmd.operations.list', body: OperationsListBody, reply: z.object({ operations: z.array(OperationSummary) }) }),
-    operationGet: defineRequest({ type: 'nco.cmd.operations.get', subject: 'nco.cmd.operations.get', body: OperationGetBody, reply: OperationSummary }),
+    operationGet: defineRequest({ type: 'nco.cmd.operations.get', subject: 'nco.cmd.operations.get', body: OperationGetBody, reply: OperationDetail, maxBytes: 1024 * 1024 }),
   },
   /** Service-to-service requests; devices and operators have no permission here. */
   svc: {

@@ -2,11 +2,14 @@
 export interface Output {
   out(text: string): void;
   err(text: string): void;
+  /** stderr is a terminal: progress is drawn in place instead of printed line by line. */
+  errIsTTY?: boolean;
 }
 
 export const processOutput: Output = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
+  errIsTTY: Boolean(process.stderr.isTTY),
 };
 
 /** Collects output in memory (unit tests). */

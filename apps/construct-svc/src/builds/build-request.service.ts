@@ -19,7 +19,7 @@ export class BuildRequestService {
     private readonly queue: BuildQueueRepository,
   ) {}
 
-  async request(body: BuildRequestBody, requestedBy: string | null = null): Promise<{ operationId: string; targetCount: number }> {
+  async request(body: BuildRequestBody, requestedBy: string | null = null): Promise<{ operationId: string; targetCount: number; alreadyDone: number }> {
     const { metadata } = await this.catalog.require(body.module);
     let params: BuildArgs['params'];
     try {
@@ -27,11 +27,14 @@ export class BuildRequestService {
     } catch (e) {
       throw new NcoError('invalid_request', `module ${body.module}: ${(e as Error).message}`);
     }
-    const { hostIds, unknown } = await this.operations.resolveTarget(body.target);
+    const { hostIds: targets, unknown } = await this.operations.resolveTarget(body.target);
     if (unknown.length) throw new NcoError('invalid_request', `unknown or middlebox hosts: ${unknown.slice(0, 20).join(', ')}`);
-    if (!hostIds.length) throw new NcoError('invalid_request', 'the target matches no host');
+    if (!targets.length) throw new NcoError('invalid_request', 'the target matches no host');
+    // A deploy given again: hosts that already run the module need nothing (no second copy).
+    const running = body.install ? new Set(await this.builds.hostsRunning(targets, body.module)) : new Set<number>();
+    const hostIds = targets.filter((h) => !running.has(h));
     const priority = body.priority ?? metadata.defaultPriority ?? null;
-    if (body.priority !== undefined) {
+    if (body.priority !== undefined && hostIds.length) {
       const holders = await this.builds.priorityHolders(hostIds, body.priority);
       if (holders.length) {
         const list = holders.slice(0, 10).map((h) => `host ${h.hostId} (module ${h.moduleId})`).join(', ');
@@ -51,12 +54,15 @@ export class BuildRequestService {
     const queued = await this.operations.create(
       { id: operationId, kind: body.install ? 'deploy' : 'build', params: { ...body, target: body.target }, requestedBy },
       hostIds.map((hostId) => ({ hostId, kind: 'build', args: { ...args } })),
+      undefined,
+      running.size,
     );
+    if (queued === 0 && running.size > 0) return { operationId, targetCount: running.size, alreadyDone: running.size };
     if (queued === 0) {
       await this.operations.fail(operationId, 'every target host already has this build pending');
       throw new NcoError('conflict', `every target host already has a build of ${body.module} pending (nco status shows it)`);
     }
     await this.queue.enqueue(operationId);
-    return { operationId, targetCount: queued };
+    return { operationId, targetCount: queued + running.size, alreadyDone: running.size };
   }
 }

@@ -244,6 +244,13 @@ export class SimulatedDriver implements Driver {
     this.persistLater();
   }
 
+  /** The module vanishes without a trace (kernel state lost, e.g. a reinstalled device). */
+  forget(moduleId: number): void {
+    this.loaded(moduleId);
+    this.modules.delete(moduleId);
+    this.persistLater();
+  }
+
   /** Loads a module the NCO never built (someone ran insmod by hand); the core's rules still apply. */
   forceInstall(moduleId: number, opts: ForceInstallOptions = {}): void {
     if (this.modules.has(moduleId)) throw new DriverError(`module ${moduleId} is already loaded`, 'conflict');

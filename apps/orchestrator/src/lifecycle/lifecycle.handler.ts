@@ -30,7 +30,15 @@ export class LifecycleHandler implements OnApplicationBootstrap {
       },
       { queue },
     );
-    bus.serve(Subjects.cmd.hostModules, ({ env }) => this.lifecycle.hostModules(env.body.hostId), { queue });
+    bus.serve(
+      Subjects.cmd.hostModules,
+      async ({ env }) => {
+        const modules = await this.lifecycle.hostModules(env.body.hostId);
+        if (!modules) throw new NcoError('not_found', `no host ${env.body.hostId}`);
+        return modules;
+      },
+      { queue },
+    );
     bus.serve(
       Subjects.cmd.operationsList,
       async ({ env }) => ({ operations: (await this.operations.recent(env.body.limit)).map(operationSummary) }),

@@ -17,7 +17,8 @@ export class OperationsQueryHandler implements OnApplicationBootstrap {
       async ({ env }) => {
         const op = await this.operations.get(env.body.operationId);
         if (!op) throw new NcoError('not_found', `no operation ${env.body.operationId}`);
-        return operationSummary(op);
+        const failures = op.failed > 0 ? await this.operations.failures(op.id) : [];
+        return { ...operationSummary(op), failures: failures.map((f) => ({ ...f, reason: f.reason.slice(0, 2000), at: f.at.toISOString() })) };
       },
       { queue: QueueGroups.orchestrator },
     );

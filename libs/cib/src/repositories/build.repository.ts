@@ -200,6 +200,16 @@ export class BuildRepository {
     });
   }
 
+  /** Hosts (of `hostIds`) that already run `moduleName`, not deprecated and not failed (or about to). */
+  async hostsRunning(hostIds: number[], moduleName: string): Promise<number[]> {
+    const rows: Array<{ host_id: number }> = await this.ds.query(
+      `SELECT DISTINCT host_id FROM deployments
+       WHERE host_id = ANY($1::int[]) AND module_name = $2 AND state <> 'failed' AND NOT deprecated ORDER BY host_id`,
+      [hostIds, moduleName],
+    );
+    return rows.map((r) => Number(r.host_id));
+  }
+
   /** Hosts (of `hostIds`) that already hold `priority` on a live deployment or a module awaiting install. */
   async priorityHolders(hostIds: number[], priority: number): Promise<Array<{ hostId: number; moduleId: number }>> {
     const rows: Array<{ host_id: number; module_id: number }> = await this.ds.query(

@@ -32,7 +32,8 @@ export class LifecycleRepository {
   }
 
   async hostModules(hostId: number) {
-    const [deployments, unknown, pending] = await Promise.all([
+    const [exists, deployments, unknown, pending] = await Promise.all([
+      this.ds.query(`SELECT 1 FROM hosts WHERE host_id = $1`, [hostId]) as Promise<Row[]>,
       this.ds.query(
         `SELECT host_id, module_id, module_name, state, active_mode, priority, deprecated, socket_count, reported_at,
                 host_error_at, security_checked_at, failure_reason, operation_id
@@ -46,6 +47,7 @@ export class LifecycleRepository {
         [hostId],
       ) as Promise<Row[]>,
     ]);
+    if (exists.length === 0) return null;
     const iso = (d: unknown) => (d ? (d as Date).toISOString() : null);
     return {
       hostId,

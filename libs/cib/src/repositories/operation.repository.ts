@@ -49,9 +49,10 @@ export class OperationRepository {
   /**
    * Writes the operation and its pending rows in one transaction (desired state before any
    * message leaves). Rows whose (host, module, kind) is already open are not queued again;
-   * returns how many were queued.
+   * returns how many were queued. `alreadyDone` hosts need nothing (they are in the desired
+   * state already): they count as targets that succeeded, so repeating a command is a no-op.
    */
-  async create(op: NewOperation, rows: PendingRow[], m?: EntityManager): Promise<number> {
+  async create(op: NewOperation, rows: PendingRow[], m?: EntityManager, alreadyDone = 0): Promise<number> {
     const run = async (tx: EntityManager) => {
       await tx.query(
         `INSERT INTO operations (id, kind, status, params, requested_by) VALUES ($1, $2, 'running', $3, $4)`,
@@ -59,7 +60,13 @@ export class OperationRepository {
       );
       const queued = await this.addPending(op.id, rows, tx);
       // Counted from what was queued: a host whose identical request is already open is not a target twice.
-      await tx.query(`UPDATE operations SET target_count = $2, pending = $2 WHERE id = $1`, [op.id, queued]);
+      await tx.query(
+        `UPDATE operations SET target_count = $2::int + $3::int, pending = $2::int, succeeded = $3::int,
+           status = CASE WHEN $2::int = 0 AND $3::int > 0 THEN 'succeeded' ELSE status END,
+           finished_at = CASE WHEN $2::int = 0 AND $3::int > 0 THEN now() END
+         WHERE id = $1`,
+        [op.id, queued, alreadyDone],
+      );
       return queued;
     };
     return m ? run(m) : this.ds.transaction(run);
@@ -136,6 +143,28 @@ export class OperationRepository {
 
   async get(id: string): Promise<OperationEntity | null> {
     return this.ds.getRepository(OperationEntity).findOneBy({ id });
+  }
+
+  /**
+   * Why hosts failed in an operation: refused or undeliverable device commands, failed
+   * deployments and build errors, newest first, one row per (host, module).
+   */
+  async failures(operationId: string, limit = 100): Promise<Array<{ hostId: number | null; moduleId: number | null; kind: string; reason: string; at: Date }>> {
+    const rows: Array<{ host_id: number | null; module_id: number | null; kind: string; reason: string; at: Date }> = await this.ds.query(
+      `SELECT * FROM (
+         SELECT DISTINCT ON (host_id, coalesce(module_id, 0)) host_id, module_id, kind, reason, at FROM (
+           SELECT host_id, module_id, kind, coalesce(last_error, 'failed') AS reason, updated_at AS at
+             FROM pending_operations WHERE operation_id = $1 AND state = 'failed'
+           UNION ALL
+           SELECT host_id, module_id, 'install', coalesce(failure_reason, 'failed'), updated_at
+             FROM deployments WHERE operation_id = $1 AND state = 'failed'
+           UNION ALL
+           SELECT host_id, NULL, 'build', error, created_at FROM build_errors WHERE operation_id = $1
+         ) f ORDER BY host_id, coalesce(module_id, 0), at DESC
+       ) d ORDER BY at DESC LIMIT $2`,
+      [operationId, limit],
+    );
+    return rows.map((r) => ({ hostId: r.host_id, moduleId: r.module_id, kind: r.kind, reason: r.reason, at: r.at }));
   }
 
   async recent(limit = 50): Promise<OperationEntity[]> {

@@ -33,7 +33,12 @@ export const BuildRequestBody = z
   .strict();
 export type BuildRequestBody = z.infer<typeof BuildRequestBody>;
 
-export const OperationAccepted = z.object({ operationId: OperationId, targetCount: z.number().int().min(1) });
+export const OperationAccepted = z.object({
+  operationId: OperationId,
+  targetCount: z.number().int().min(1),
+  /** Targets already in the desired state (e.g. the module is deployed there): counted as succeeded. */
+  alreadyDone: z.number().int().min(0).optional(),
+});
 
 export const BuildsListBody = z
   .object({
@@ -111,6 +116,18 @@ export const OperationSummary = z.object({
 });
 export type OperationSummary = z.infer<typeof OperationSummary>;
 export const OperationProgressBody = OperationSummary;
+
+/** Why hosts failed in an operation (newest first, one row per host and module). */
+export const OperationFailure = z.object({
+  hostId: z.number().nullable(),
+  moduleId: z.number().nullable(),
+  kind: z.string(),
+  reason: z.string(),
+  at: z.string(),
+});
+export type OperationFailure = z.infer<typeof OperationFailure>;
+export const OperationDetail = OperationSummary.extend({ failures: z.array(OperationFailure) });
+export type OperationDetail = z.infer<typeof OperationDetail>;
 
 /** The CIB's operation row as operators see it (dates as ISO strings). */
 export function operationSummary(op: {
