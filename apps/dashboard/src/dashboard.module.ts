@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { StreamRelay } from './live/stream-relay.service';
+import { DashboardController } from './web/dashboard.controller';
+import { FleetQueries } from './web/fleet-queries.service';
+import { StaticFiles } from './web/static-files';
+
+@Module({
+  controllers: [DashboardController],
+  providers: [StreamRelay, FleetQueries, StaticFiles],
+})
+export class DashboardModule {}

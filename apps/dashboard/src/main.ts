@@ -1,0 +1,4 @@
+import { runService } from '@nco/runtime';
+import { dashboardService } from './app';
+
+void runService(dashboardService);
