@@ -3,6 +3,8 @@ import { Agent } from './agent/agent';
 import { SoloRuntime } from './agent/solo.runtime';
 import { createDriver, DriverStartError } from './driver/create-driver';
 import { Driver } from './driver/driver';
+import { InverseKeeper } from './middlebox/inverse-keeper';
+import { DirInverseStore } from './middlebox/inverse-store';
 import { exitOnConfigError, onShutdown } from './process';
 import { createLogger } from './runtime';
 import { commandGuardFrom } from './security/settings';
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
     runtime,
     logger,
     identity: { mac: config.DCA_MAC, release: config.DCA_RELEASE, ip: config.DCA_IP, middleboxType: config.DCA_MIDDLEBOX_TYPE },
+    inverse: config.DCA_MIDDLEBOX_TYPE ? new InverseKeeper(new DirInverseStore(config.DCA_INVERSE_DIR)) : undefined,
   });
   onShutdown(logger, async () => {
     await agent.stop();

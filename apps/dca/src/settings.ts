@@ -15,6 +15,8 @@ export const DcaSettings = LoggingSettings.extend(NatsSettings.shape).extend(Dca
   /** Where the simulated kernel keeps its state; defaults to `.dca-state/<mac without colons>`. */
   DCA_STATE_DIR: z.string().min(1).optional(),
   DCA_MIDDLEBOX_TYPE: MiddleboxType.optional(),
+  /** Middlebox mode: where inverse modules are kept as files; defaults to `<state dir>/inverse`. */
+  DCA_INVERSE_DIR: z.string().min(1).optional(),
   DCA_IP: z.union([z.ipv4(), z.ipv6()]).optional(),
   /** Linux driver: where artifacts are written as `<moduleId>.ko` before insmod; defaults to `<state dir>/modules`. */
   DCA_MODULES_DIR: z.string().min(1).optional(),
@@ -24,7 +26,7 @@ export const DcaSettings = LoggingSettings.extend(NatsSettings.shape).extend(Dca
   DCA_SYMVERS_FILE: z.string().min(1).default(DEFAULT_SYMVERS_FILE),
 });
 
-export type DcaConfig = z.infer<typeof DcaSettings> & { DCA_MAC: string; DCA_RELEASE: string; DCA_STATE_DIR: string; DCA_MODULES_DIR: string };
+export type DcaConfig = z.infer<typeof DcaSettings> & { DCA_MAC: string; DCA_RELEASE: string; DCA_STATE_DIR: string; DCA_MODULES_DIR: string; DCA_INVERSE_DIR: string };
 
 /** What the defaults are read from (tests hand in their own). */
 export interface HostFacts {
@@ -44,7 +46,7 @@ export function loadDcaConfig(env: NodeJS.ProcessEnv = process.env, host: HostFa
     rel = parsed.data;
   }
   const stateDir = c.DCA_STATE_DIR ?? join('.dca-state', mac.replace(/:/g, ''));
-  return { ...c, DCA_MAC: mac, DCA_RELEASE: rel, DCA_STATE_DIR: stateDir, DCA_MODULES_DIR: c.DCA_MODULES_DIR ?? join(stateDir, 'modules') };
+  return { ...c, DCA_MAC: mac, DCA_RELEASE: rel, DCA_STATE_DIR: stateDir, DCA_MODULES_DIR: c.DCA_MODULES_DIR ?? join(stateDir, 'modules'), DCA_INVERSE_DIR: c.DCA_INVERSE_DIR ?? join(stateDir, 'inverse') };
 }
 
 function firstMac(host: HostFacts): string | undefined {

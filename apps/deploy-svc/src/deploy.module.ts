@@ -3,8 +3,10 @@ import { CommandIntakeService } from './commands/command-intake.service';
 import { DeployCommandsHandler } from './commands/deploy-commands.handler';
 import { DeployCommandsService } from './commands/deploy-commands.service';
 import { DeployDispatchService } from './dispatch/deploy-dispatch.service';
+import { InverseModule } from './inverse/inverse.module';
 
 @Module({
+  imports: [InverseModule],
   providers: [CommandIntakeService, DeployCommandsService, DeployDispatchService, DeployCommandsHandler],
 })
 export class DeployModule {}

@@ -14,6 +14,7 @@ import { OperationRepository } from './repositories/operation.repository';
 import { SymversRepository } from './repositories/symvers.repository';
 import { LifecycleRepository } from './repositories/lifecycle.repository';
 import { DeviceWorkRepository } from './repositories/device-work.repository';
+import { MiddleboxRepository } from './repositories/middlebox.repository';
 
 interface DbConfig {
   DATABASE_URL: string;
@@ -32,6 +33,7 @@ const REPOSITORIES = [
   SymversRepository,
   LifecycleRepository,
   DeviceWorkRepository,
+  MiddleboxRepository,
 ];
 
 @Injectable()

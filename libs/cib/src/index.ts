@@ -12,3 +12,4 @@ export * from './repositories/key.repository';
 export * from './repositories/symvers.repository';
 export * from './repositories/lifecycle.repository';
 export * from './repositories/device-work.repository';
+export * from './repositories/middlebox.repository';

@@ -17,4 +17,5 @@ export * from './schemas/keys.schema';
 export * from './nats/artifact-store';
 export * from './artifact';
 export * from './schemas/lifecycle.schema';
+export * from './schemas/middlebox.schema';
 export * from './security';

@@ -40,6 +40,17 @@ import {
   ToggleCommand,
 } from './schemas/lifecycle.schema';
 import { KeysGetBody, KeysIssueBody, KeysReply, KeysRewrapReply } from './schemas/keys.schema';
+import {
+  InverseInstallCommand,
+  InverseLinkBody,
+  InverseLinkReply,
+  InverseRemoveCommand,
+  InverseResult,
+  InverseUnlinkBody,
+  InverseUnlinkReply,
+  MiddleboxesListBody,
+  MiddleboxesListReply,
+} from './schemas/middlebox.schema';
 
 type HostParams = { hostId: number };
 
@@ -95,6 +106,16 @@ export const Subjects = {
     priority: defineRequest<HostParams, typeof PriorityCommand, typeof KernelResult>({ type: 'dca.cmd.priority', subject: 'nco.dev.{hostId}.cmd.priority', body: PriorityCommand, reply: KernelResult }),
     deprecate: defineRequest<HostParams, typeof ModuleCommand, typeof KernelResult>({ type: 'dca.cmd.deprecate', subject: 'nco.dev.{hostId}.cmd.deprecate', body: ModuleCommand, reply: KernelResult }),
     revoke: defineRequest<HostParams, typeof ModuleCommand, typeof KernelResult>({ type: 'dca.cmd.revoke', subject: 'nco.dev.{hostId}.cmd.revoke', body: ModuleCommand, reply: KernelResult }),
+    /** Middlebox mode: write / delete one inverse module file (deploy-svc keeps them in step with deployments). */
+    inverseInstall: defineRequest<HostParams, typeof InverseInstallCommand, typeof InverseResult>({
+      type: 'dca.cmd.inverse.install',
+      subject: 'nco.dev.{hostId}.cmd.inverse.install',
+      body: InverseInstallCommand,
+      reply: InverseResult,
+      maxBytes: 512 * 1024,
+      timeoutMs: 15_000,
+    }),
+    inverseRemove: defineRequest<HostParams, typeof InverseRemoveCommand, typeof InverseResult>({ type: 'dca.cmd.inverse.remove', subject: 'nco.dev.{hostId}.cmd.inverse.remove', body: InverseRemoveCommand, reply: InverseResult }),
     incident: defineEvent<HostParams, typeof DeviceIncident>({
       type: 'dca.incident',
       subject: 'nco.dev.{hostId}.evt.incident',
@@ -138,6 +159,9 @@ export const Subjects = {
     hostModules: defineRequest({ type: 'nco.cmd.hosts.modules', subject: 'nco.cmd.hosts.modules', body: HostModulesBody, reply: HostModulesReply, maxBytes: 4096 }),
     operationsList: defineRequest({ type: 'nco.cmd.operations.list', subject: 'nco.cmd.operations.list', body: OperationsListBody, reply: z.object({ operations: z.array(OperationSummary) }) }),
     operationGet: defineRequest({ type: 'nco.cmd.operations.get', subject: 'nco.cmd.operations.get', body: OperationGetBody, reply: OperationDetail, maxBytes: 1024 * 1024 }),
+    middleboxesList: defineRequest({ type: 'nco.cmd.middleboxes.list', subject: 'nco.cmd.middleboxes.list', body: MiddleboxesListBody, reply: MiddleboxesListReply, maxBytes: 4096 }),
+    inverseLink: defineRequest({ type: 'nco.cmd.inverse.link', subject: 'nco.cmd.inverse.link', body: InverseLinkBody, reply: InverseLinkReply, maxBytes: 512 * 1024 }),
+    inverseUnlink: defineRequest({ type: 'nco.cmd.inverse.unlink', subject: 'nco.cmd.inverse.unlink', body: InverseUnlinkBody, reply: InverseUnlinkReply }),
   },
   /** Service-to-service requests; devices and operators have no permission here. */
   svc: {

@@ -17,6 +17,7 @@ import { AgentRuntime } from './agent-runtime';
 import { backoffDelay, BackoffOptions, DEFAULT_BACKOFF } from './backoff';
 import { checkInstall } from './install-check';
 
+import type { InverseKeeper } from '../middlebox/inverse-keeper';
 export const AGENT_VERSION = '0.1.0';
 
 export interface AgentIdentity {
@@ -42,6 +43,8 @@ export interface AgentOptions<D extends Driver = Driver> {
   driver: D;
   identity: AgentIdentity;
   runtime: AgentRuntime;
+  /** Middlebox mode: where inverse modules are kept (apps/dca/src/middlebox). */
+  inverse?: InverseKeeper;
   logger: BusLogger;
   backoff?: Partial<BackoffOptions>;
   /** Log failed check-in attempts at debug level (a fleet logs one summary instead of thousands). */
@@ -90,6 +93,10 @@ export class Agent<D extends Driver = Driver> {
   }
 
   /** Checks in (retrying until it works or stop() is called), publishes the check-in report, starts reporting. */
+  get inverse(): InverseKeeper | undefined {
+    return this.o.inverse;
+  }
+
   start(): Promise<void> {
     if (this.state === 'checking-in' || this.state === 'running') return this.started ?? Promise.resolve();
     const abort = (this.abort = new AbortController());
@@ -229,11 +236,12 @@ export class Agent<D extends Driver = Driver> {
   private async buildReport(reason: ReportReason): Promise<ReportBody> {
     const kernel = await this.driver.report();
     // seq is taken after the driver answered, right before publishing, so it rises in publish order.
-    return { seq: this.seq++, reason, kernel };
+    return inverse ? { seq: this.seq++, reason, kernel, inverse } : { seq: this.seq++, reason, kernel };
   }
 
   private publish(hostId: number, body: ReportBody): boolean {
     try {
+    const inverse = await this.o.inverse?.holdings();
       this.o.bus.publish(Subjects.device.report, { hostId }, body, { hostId });
       return true;
     } catch (e) {

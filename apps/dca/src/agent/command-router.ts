@@ -14,13 +14,14 @@ import { Msg } from 'nats';
 import { DriverError } from '../driver/driver';
 import { CommandGuard, SecurityRefusal } from '../security/command-guard';
 import type { Agent, InstallCommandBody, ModuleCommandBody, PriorityCommandBody, ToggleCommandBody } from './agent';
+import { INVERSE_COMMANDS } from '../middlebox/inverse-commands';
 
 interface Command {
   contract: RequestContract<{ hostId: number }, any, any>;
   run(agent: Agent, body: unknown): Promise<unknown>;
 }
 
-/** NCO → device commands by verb, the last token of `nco.dev.<hostId>.cmd.<verb>`. */
+/** NCO → device commands by verb, the tokens after `nco.dev.<hostId>.cmd.` (`install`, `inverse.install`). */
 const COMMANDS: Record<string, Command> = {
   report: { contract: Subjects.device.requestReport, run: (agent) => agent.answerReportRequest() },
   symvers: { contract: Subjects.device.symvers, run: (agent) => agent.answerSymvers() },
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, Command> = {
   priority: { contract: Subjects.device.priority, run: (agent, body) => agent.setPriority(body as PriorityCommandBody) },
   deprecate: { contract: Subjects.device.deprecate, run: (agent, body) => agent.deprecate(body as ModuleCommandBody) },
   revoke: { contract: Subjects.device.revoke, run: (agent, body) => agent.revoke(body as ModuleCommandBody) },
+  ...INVERSE_COMMANDS,
 };
 
 // Derived from a command contract so the prefix is written once, in libs/events.
@@ -78,10 +80,11 @@ export class CommandRouter {
     const hostId = Number(tokens[HOST_TOKEN]);
     const agent = this.find(hostId);
     if (!agent || agent.state !== 'running') return;
-    const command = COMMANDS[tokens[VERB_TOKEN]];
+    const verb = tokens.slice(VERB_TOKEN).join('.');
+    const command = Object.hasOwn(COMMANDS, verb) ? COMMANDS[verb] : undefined;
     let env: { id?: string; operationId?: string; hostId?: number; body?: unknown } = {};
     try {
-      if (!command || tokens.length !== VERB_TOKEN + 1) throw new NcoError('invalid_request', `unknown command ${tokens.slice(VERB_TOKEN).join('.')}`);
+      if (!command) throw new NcoError('invalid_request', `unknown command ${tokens.slice(VERB_TOKEN).join('.')}`);
       if (this.guard) {
         const raw = parseRaw(msg.data, command.contract.maxBytes);
         env = { id: typeof raw.id === 'string' ? raw.id.slice(0, 64) : undefined };

@@ -6,6 +6,9 @@ import { BackoffOptions } from '../agent/backoff';
 import { CommandGuard } from '../security/command-guard';
 import { SimulatedDriver } from '../driver/simulated.driver';
 import { symversFromFile } from '../driver/symvers-file';
+import { InverseKeeper } from '../middlebox/inverse-keeper';
+import { DirInverseStore } from '../middlebox/inverse-store';
+import { MemoryInverseStore } from '../middlebox/memory-inverse-store';
 import { fleetMac } from './fleet-macs';
 import { FleetRuntime } from './fleet.runtime';
 
@@ -21,7 +24,7 @@ export interface FleetOptions {
   macPrefix?: string;
   /** Extra devices that check in as middleboxes, by type: `{ wireshark: 1 }`. */
   middleboxes?: Record<string, number>;
-  /** Keeps each device's kernel state in `<stateDir>/<mac without colons>.json`. */
+  /** Keeps each device's kernel state in `<stateDir>/<mac without colons>.json` (a middlebox's inverse modules in `<mac>-inverse/`). */
   stateDir?: string;
   logger: Logger;
   checkinConcurrency?: number;
@@ -123,6 +126,8 @@ export class Fleet {
           bus: this.bus as NatsBus,
           driver,
           identity: { mac, release: this.o.release, middleboxType: kinds[i] },
+          // Middleboxes keep inverse modules in memory (tests can make writes fail), or in a folder beside the state.
+          inverse: kinds[i] ? new InverseKeeper(this.o.stateDir ? new DirInverseStore(join(this.o.stateDir, `${mac.replace(/:/g, '')}-inverse`)) : new MemoryInverseStore()) : undefined,
           runtime: this.runtime as FleetRuntime,
           // Shared, not a child per device: every agent line already names its mac or host id.
           logger: this.o.logger,

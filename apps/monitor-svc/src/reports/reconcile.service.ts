@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { FindingRow, LivenessRow, ReportRepository } from '@nco/cib';
 import { ROOT_LOGGER } from '@nco/runtime';
 import { Logger } from 'pino';
 import { MonitorEvents } from '../events/monitor-events';
 import { monitorMetrics } from '../metrics';
 import { latestPerHost, livenessOf, moduleLines, Report } from './report-batch';
+import { InverseHoldings } from './inverse-holdings';
 
 const UNKNOWN_HOST_LOG_WINDOW_MS = 10 * 60_000;
 
@@ -36,6 +37,7 @@ export class ReconcileService {
     private readonly reports: ReportRepository,
     private readonly events: MonitorEvents,
     @Inject(ROOT_LOGGER) root: Logger,
+    @Optional() private readonly inverse?: InverseHoldings,
   ) {
     this.log = root.child({ component: 'reconcile' });
   }
@@ -43,7 +45,7 @@ export class ReconcileService {
   async reconcile(batch: Report[]): Promise<ReconcileOutcome> {
     const { latest, superseded } = latestPerHost(batch);
 
-    const { live, findings, operations } = await this.reports.transaction(async (rules) => {
+    const { live, findings, operations, fresh } = await this.reports.transaction(async (rules) => {
       const live = await rules.touchLiveness(livenessOf(latest));
       const fresh = new Set(live.filter((l) => l.fresh).map((l) => l.hostId));
       const lines = moduleLines(latest.filter((r) => fresh.has(r.hostId)));
@@ -51,8 +53,9 @@ export class ReconcileService {
       const reported = await rules.applyReported(lines.reported);
       const missing = await rules.flagMissing(lines.hostIds, lines.reported);
       const operations = await rules.progressInstalls(reported.filter((f) => f.kind === 'installed'));
-      return { live, findings: [...revoked, ...reported, ...missing], operations };
+      return { live, findings: [...revoked, ...reported, ...missing], operations, fresh };
     });
+    await this.inverse?.apply(latest, fresh);
 
     const outcome = this.summarise(latest, superseded, live, findings);
     this.record(outcome, batch.length);

@@ -89,14 +89,21 @@ export class InverseModuleEntity {
   @Column({ name: 'file_name', type: 'text' }) fileName!: string;
   @Column({ type: 'bytea' }) content!: Buffer;
   @Column({ type: 'text' }) sha256!: string;
+  @Column({ type: 'integer' }) size!: number;
+  @Column({ type: 'text' }) source!: 'catalog' | 'operator';
+  @Column({ name: 'catalog_sha256', type: 'text', nullable: true }) catalogSha256!: string | null;
+  @Column({ name: 'unlinked_at', type: 'timestamptz', nullable: true }) unlinkedAt!: Date | null;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }
 
 @Entity('inverse_deployments')
 export class InverseDeploymentEntity {
   @PrimaryColumn({ name: 'middlebox_host_id', type: 'integer' }) middleboxHostId!: number;
   @PrimaryColumn({ name: 'inverse_module_id', type: 'uuid' }) inverseModuleId!: string;
-  @Column({ type: 'text' }) state!: 'required' | 'installed' | 'removed';
+  @Column({ type: 'text' }) state!: 'required' | 'installed' | 'removing' | 'removed';
+  @Column({ name: 'installed_sha256', type: 'text', nullable: true }) installedSha256!: string | null;
+  @Column({ name: 'gave_up_at', type: 'timestamptz', nullable: true }) gaveUpAt!: Date | null;
   @Column({ name: 'required_at', type: 'timestamptz', nullable: true }) requiredAt!: Date | null;
   @Column({ name: 'installed_at', type: 'timestamptz', nullable: true }) installedAt!: Date | null;
   @Column({ name: 'removed_at', type: 'timestamptz', nullable: true }) removedAt!: Date | null;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HostId, ModuleId } from '../envelope';
 import { KernelRelease, MacAddress, MiddleboxType } from './common.schema';
+import { InverseHolding } from './middlebox.schema';
 
 /** Kernel core timestamps are seconds since the epoch (fractions allowed). */
 const KernelTs = z.number().nonnegative().max(1e11);
@@ -30,6 +31,8 @@ export const ReportBody = z.object({
   seq: z.number().int().min(0),
   reason: ReportReason,
   kernel: KernelReport,
+  /** Middlebox mode only: the inverse module files the middlebox holds. */
+  inverse: z.array(InverseHolding).max(1024).optional(),
 });
 export type ReportBody = z.infer<typeof ReportBody>;
 
