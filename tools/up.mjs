@@ -9,8 +9,9 @@
 //      missing, migrate.
 //   3. The six services as child processes, HTTP_PORT 3001..3006, each line prefixed with its
 //      name; each must answer GET /health/ready with 200 in time.
-//   4. The fleet simulator with --devices simulated DCAs (default 3) and --middleboxes.
-//   5. A banner with the URLs and what to try next.
+//   4. The live web dashboard (apps/dashboard) on DASHBOARD_PORT (default 3000), read-only.
+//   5. The fleet simulator with --devices simulated DCAs (default 3) and --middleboxes.
+//   6. A banner with the URLs (the dashboard first) and what to try next.
 //
 // Ctrl-C (or SIGTERM) sends SIGTERM to every child, waits for them, then exits 0. A child that
 // exits on its own stops everything and exits 1, naming it; so does a service that is not ready.
@@ -37,6 +38,9 @@ export const SERVICES = [
   { name: 'security-svc', port: 3006 },
 ];
 
+/** The dashboard: started once the services answer (its first page asks them for the fleet). */
+const DASHBOARD = { name: 'dashboard', port: Number(process.env.DASHBOARD_PORT || 3000) };
+
 const USAGE = `usage: npm start [-- options]   (or: node tools/up.mjs [options])
 
 Brings PostgreSQL, Redis, NATS, the six NCO services and a fleet of simulated DCAs up on this
@@ -50,7 +54,8 @@ options:
   --ready-timeout <s>    how long each service may take to become ready (default 90)
   -h, --help             this text
 
-settings: DATABASE_URL, REDIS_URL, NATS_URL (set = use that server, only check it), LOG_LEVEL,
+settings: DATABASE_URL, REDIS_URL, NATS_URL (set = use that server, only check it), DASHBOARD_PORT
+(default 3000), LOG_LEVEL,
 LOG_FORMAT (default pretty here), NCO_KEK (default: a development key kept in
 ~/.config/nco/dev-kek), NCO_SIGNING_KEY_FILE (default: ~/.config/nco/dev-signing-key; the fleet
 trusts its public half), and every service setting in the README.
@@ -254,7 +259,7 @@ function buildIsStale() {
     readdirSync(dir, { withFileTypes: true }).some((e) => {
       const p = join(dir, e.name);
       if (e.isDirectory()) return e.name !== 'node_modules' && newer(p);
-      return e.name.endsWith('.ts') && statSync(p).mtimeMs > builtAt;
+      return (e.name.endsWith('.ts') || p.includes('dashboard/public')) && statSync(p).mtimeMs > builtAt;
     });
   return ['apps', 'libs', 'bench'].some(newer);
 }
@@ -412,7 +417,7 @@ async function main() {
 
   const urls = await ensureInfra();
   if (opts.build) build();
-  const missing = [...SERVICES.map((s) => s.name), ...(opts.fleet ? ['dca'] : [])].filter((app) => {
+  const missing = [...SERVICES.map((s) => s.name), DASHBOARD.name, ...(opts.fleet ? ['dca'] : [])].filter((app) => {
     const script = app === 'dca' ? 'dist/apps/dca/src/fleet-main.js' : `dist/apps/${app}/src/main.js`;
     return !existsSync(script);
   });
@@ -424,7 +429,8 @@ async function main() {
         .join('; ')}`,
     );
   }
-  for (const s of SERVICES) {
+  if (!Number.isInteger(DASHBOARD.port) || DASHBOARD.port < 1 || DASHBOARD.port > 65535) usage(`DASHBOARD_PORT expects a port number (got ${process.env.DASHBOARD_PORT})`);
+  for (const s of [...SERVICES, DASHBOARD]) {
     if (await answers(`http://127.0.0.1:${s.port}`)) {
       fatal(`port ${s.port} (${s.name}) is already in use: is the NCO already running (another npm start)? Stop it first`);
     }
@@ -460,6 +466,14 @@ async function main() {
   }
   say(`all services ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
 
+  startChild(DASHBOARD.name, `dist/apps/${DASHBOARD.name}/src/main.js`, { ...base, HTTP_PORT: String(DASHBOARD.port) }, SERVICES.length + 1);
+  const board = await ready(DASHBOARD.port, opts.readyTimeoutMs);
+  if (stopping) return;
+  if (!board.ok) {
+    await fail(`the dashboard did not become ready within ${opts.readyTimeoutMs / 1000} s (${board.url}: ${board.last})`);
+    return;
+  }
+
   if (opts.fleet) {
     startChild('fleet', 'dist/apps/dca/src/fleet-main.js', {
       ...base,
@@ -475,6 +489,8 @@ function banner(opts, urls, kek, signing) {
   const lines = [
     '',
     bold('The NCO is up.') + ' Ctrl-C stops the services and the fleet (PostgreSQL, Redis and NATS keep running).',
+    '',
+    `  ${bold('dashboard')}      ${bold(`http://127.0.0.1:${DASHBOARD.port}/`)}   (live, read-only; metrics at /metrics)`,
     '',
     `  ${'service'.padEnd(14)} ${'ready'.padEnd(36)} metrics`,
     ...SERVICES.map((s) => `  ${s.name.padEnd(14)} ${`http://127.0.0.1:${s.port}/health/ready`.padEnd(36)} http://127.0.0.1:${s.port}/metrics`),
