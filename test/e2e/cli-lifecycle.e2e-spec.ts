@@ -128,7 +128,7 @@ describe('nco lifecycle commands through the running system', () => {
     expect((await ok('status', operationId, '--json')).json()).toMatchObject({ kind: 'rotate', status: 'running' });
 
     driver(h[6]).setSocketCount(old6, 0);
-    expect((await ok('status', operationId, '--follow', '--json')).json()).toMatchObject({ status: 'succeeded', succeeded: 2 });
+    expect((await ok('status', operationId, '--follow', '--wait-timeout', '30s', '--json')).json()).toMatchObject({ status: 'succeeded', succeeded: 2 });
     expect(driver(h[6]).inspect(old6)).toBeUndefined();
     for (const x of [h[6], h[7]]) expect((await modulesOf(x)).deployments.map((d: any) => d.moduleName)).toEqual(['port-match']);
   });

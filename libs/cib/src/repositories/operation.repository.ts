@@ -119,10 +119,10 @@ export class OperationRepository {
     const rows: Array<Record<string, unknown>> = await this.ds.query(
       `WITH upd AS (
          UPDATE operations SET
-           pending = greatest($2 - $3, 0), failed = $3, succeeded = greatest(target_count - $2, 0), updated_at = now(),
-           status = CASE WHEN $2 - $3 > 0 THEN 'running' WHEN $3 = 0 THEN 'succeeded'
-                         WHEN target_count - $2 <= 0 THEN 'failed' ELSE 'partially_failed' END,
-           finished_at = CASE WHEN $2 - $3 > 0 THEN NULL ELSE now() END
+           pending = greatest($2::int - $3::int, 0), failed = $3::int, succeeded = greatest(target_count - $2::int, 0), updated_at = now(),
+           status = CASE WHEN $2::int - $3::int > 0 THEN 'running' WHEN $3::int = 0 THEN 'succeeded'
+                         WHEN target_count - $2::int <= 0 THEN 'failed' ELSE 'partially_failed' END,
+           finished_at = CASE WHEN $2::int - $3::int > 0 THEN NULL ELSE now() END
          WHERE id = $1 AND status IN ('pending','running')
          RETURNING *
        ) SELECT * FROM upd`,
