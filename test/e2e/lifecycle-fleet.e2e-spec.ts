@@ -3,7 +3,8 @@ import { createService } from '@nco/runtime';
 import { pollUntil } from '@nco/events/testing';
 import { deployService } from '../../apps/deploy-svc/src/app';
 import { Fleet } from '../../apps/dca/src/fleet/fleet';
-import { buildAndInstall, countOf, lifecycleSystem, RELEASE, settled } from './lifecycle-support';
+import { nco } from '../support/cli';
+import { countOf, lifecycleSystem, RELEASE, settled } from './lifecycle-support';
 
 const HOSTS = Number(process.env.LIFECYCLE_FLEET_HOSTS || 1_000);
 
@@ -37,12 +38,14 @@ describe(`lifecycle: ${HOSTS} simulated hosts`, () => {
         return original(artifact, opts);
       };
     }
-    const hostIds = fleet.devices.map((d) => d.hostId!);
     const t0 = Date.now();
-    const operationId = await buildAndInstall(sys, hostIds);
-    const op = await settled(sys, operationId, 120_000);
+    // Through the operator CLI, which follows the operation's progress events to the end.
+    const run = await nco(sys.nats.url, 'deploy', 'dns-tag', '--all', '--json');
     const ms = Date.now() - t0;
-    expect(op).toMatchObject({ status: 'succeeded', targetCount: HOSTS, succeeded: HOSTS, failed: 0 });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    const op = run.json();
+    const operationId: string = op.id;
+    expect(op).toMatchObject({ status: 'succeeded', targetCount: HOSTS, succeeded: HOSTS, failed: 0, failures: [] });
     expect(await sys.query(`SELECT state, count(*)::int AS n FROM deployments WHERE operation_id = $1 GROUP BY state`, [operationId])).toEqual([{ state: 'installed', n: HOSTS }]);
     expect(await countOf(sys, `SELECT count(DISTINCT artifact_sha256)::int AS n FROM built_modules WHERE operation_id = $1`, [operationId])).toBe(HOSTS);
     expect(installs.size).toBe(HOSTS);
