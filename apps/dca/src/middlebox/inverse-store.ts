@@ -1,6 +1,6 @@
 import { InverseFileName, InverseHolding } from '@nco/events';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import * as fsPromises from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** `installed`: written now; `unchanged`: the same bytes were already there. */
@@ -17,6 +17,7 @@ export interface InverseStore {
 }
 
 export const sha256Hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+export type FileOps = Pick<typeof fsPromises, 'mkdir' | 'readdir' | 'readFile' | 'rename' | 'stat' | 'unlink' | 'writeFile'>;
 const isInverseName = (name: string): boolean => InverseFileName.safeParse(name).success;
 
 /**
@@ -30,12 +31,16 @@ export class DirInverseStore implements InverseStore {
   /** sha256 per file, kept while size and mtime stay the same (reports come every few seconds). */
   private readonly hashes = new Map<string, { size: number; mtimeMs: number; sha256: string }>();
 
-  constructor(readonly dir: string) {}
+  /** `fs`: the file operations (tests hand in failing ones). */
+  constructor(
+    readonly dir: string,
+    private readonly fs: FileOps = fsPromises,
+  ) {}
 
   async list(): Promise<InverseHolding[]> {
     let names: string[];
     try {
-      names = await readdir(this.dir);
+      names = await this.fs.readdir(this.dir);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw e;
@@ -44,11 +49,11 @@ export class DirInverseStore implements InverseStore {
     for (const file of names.filter(isInverseName).sort()) {
       const path = join(this.dir, file);
       try {
-        const s = await stat(path);
+        const s = await this.fs.stat(path);
         if (!s.isFile()) continue;
         let known = this.hashes.get(file);
         if (!known || known.size !== s.size || known.mtimeMs !== s.mtimeMs) {
-          known = { size: s.size, mtimeMs: s.mtimeMs, sha256: sha256Hex(await readFile(path)) };
+          known = { size: s.size, mtimeMs: s.mtimeMs, sha256: sha256Hex(await this.fs.readFile(path)) };
           this.hashes.set(file, known);
         }
         out.push({ file, sha256: known.sha256, size: known.size });
@@ -61,16 +66,16 @@ export class DirInverseStore implements InverseStore {
 
   async write(file: string, content: Buffer): Promise<InverseWriteOutcome> {
     const path = join(this.dir, file);
-    const current = await readFile(path).catch(() => undefined);
+    const current = await this.fs.readFile(path).catch(() => undefined);
     if (current && current.equals(content)) return 'unchanged';
-    await mkdir(this.dir, { recursive: true });
+    await this.fs.mkdir(this.dir, { recursive: true });
     const tmp = join(this.dir, `.${file}.${randomBytes(4).toString('hex')}.tmp`);
     try {
       // Readable by the middlebox's tool (a dissector is not a secret).
-      await writeFile(tmp, content, { mode: 0o644 });
-      await rename(tmp, path);
+      await this.fs.writeFile(tmp, content, { mode: 0o644 });
+      await this.fs.rename(tmp, path);
     } catch (e) {
-      await unlink(tmp).catch(() => undefined);
+      await this.fs.unlink(tmp).catch(() => undefined);
       throw e;
     }
     return 'installed';
@@ -78,7 +83,7 @@ export class DirInverseStore implements InverseStore {
 
   async remove(file: string): Promise<InverseRemoveOutcome> {
     try {
-      await unlink(join(this.dir, file));
+      await this.fs.unlink(join(this.dir, file));
       this.hashes.delete(file);
       return 'removed';
     } catch (e) {
