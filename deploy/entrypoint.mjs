@@ -24,6 +24,7 @@ export const APPS = {
   'revoke-svc': { file: 'dist/apps/revoke-svc/src/main.js', port: 3004 },
   'monitor-svc': { file: 'dist/apps/monitor-svc/src/main.js', port: 3005 },
   'security-svc': { file: 'dist/apps/security-svc/src/main.js', port: 3006 },
+  dashboard: { file: 'dist/apps/dashboard/src/main.js', port: 3000 },
   dca: { file: 'dist/apps/dca/src/main.js' },
   fleet: { file: 'dist/apps/dca/src/fleet-main.js' },
   migrate: { file: 'dist/libs/cib/src/cli/migrate.js', defaultArgs: ['up'] },

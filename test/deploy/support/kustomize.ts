@@ -1,0 +1,52 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { appendFileSync, copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { REPO } from './repo';
+
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+/**
+ * The kustomize that renders: `kubectl kustomize` (kubectl embeds kustomize; the machine image
+ * ships kubectl with kustomize v5) or a stand-alone `kustomize build`. Nothing is downloaded.
+ */
+export function kustomizeCommand(): { cmd: string; args: string[]; version: string } {
+  const kubectl = spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
+  if (kubectl.status === 0) {
+    const version = (JSON.parse(kubectl.stdout) as { kustomizeVersion?: string }).kustomizeVersion ?? '';
+    if (/^v[5-9]\./.test(version)) return { cmd: 'kubectl', args: ['kustomize'], version: `kubectl's kustomize ${version}` };
+  }
+  const standalone = spawnSync('kustomize', ['version'], { encoding: 'utf8' });
+  if (standalone.status === 0 && /v[5-9]\./.test(standalone.stdout)) return { cmd: 'kustomize', args: ['build'], version: `kustomize ${standalone.stdout.trim()}` };
+  throw new Error('no kustomize v5: install kubectl (it embeds kustomize) or kustomize; k8s/ cannot be rendered without it');
+}
+
+/**
+ * A copy of k8s/ with the production secrets an operator would create (secrets/*.env from the
+ * examples, NCO_KEK generated as docs/deploy.md says), so that every overlay renders without
+ * touching the working tree's real secret files.
+ */
+export function k8sTreeWithSecrets(): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'nco-k8s-'));
+  cpSync(join(REPO, 'k8s'), join(dir, 'k8s'), { recursive: true, filter: (src) => !/secrets\/[^/]+\.env$/.test(src) });
+  const secrets = join(dir, 'k8s', 'overlays', 'production', 'secrets');
+  for (const f of readdirSync(secrets).filter((n) => n.endsWith('.env.example'))) copyFileSync(join(secrets, f), join(secrets, f.replace(/\.example$/, '')));
+  appendFileSync(join(secrets, 'kek.env'), `NCO_KEK=${Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7)).toString('base64')}\n`);
+  return { dir: join(dir, 'k8s'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Renders a kustomization directory into its objects. */
+export function render(kustomizationDir: string): K8sObject[] {
+  const { cmd, args } = kustomizeCommand();
+  const out = execFileSync(cmd, [...args, kustomizationDir], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, stdio: ['ignore', 'pipe', 'pipe'] });
+  return parseAllDocuments(out).map((d) => {
+    if (d.errors.length) throw new Error(`rendered YAML does not parse: ${d.errors[0].message}`);
+    return d.toJS() as K8sObject;
+  }).filter(Boolean);
+}
