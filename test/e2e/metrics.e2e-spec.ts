@@ -2,6 +2,7 @@ import { Subjects } from '@nco/events';
 import { pollUntil } from '@nco/events/testing';
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { TestSystem } from '../support/system';
 
@@ -130,5 +131,14 @@ describe('metrics: every service exposes Prometheus metrics with real values', (
     expect(sample(construct, 'nco_builds_total', { outcome: 'failed' })).toBe(1);
     expect(sample(construct, 'nco_build_hosts_total', { outcome: 'failed' })).toBe(1);
     expect(sample(construct, 'nco_build_queue_jobs', { state: 'failed' })).toBe(1);
+  });
+
+  it('exposes every metric the Grafana dashboard queries', async () => {
+    const grafana = readFileSync('deploy/grafana/nco-dashboard.json', 'utf8');
+    const queried = new Set([...grafana.matchAll(/\b((?:nco|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1].replace(/_(bucket|sum|count)$/, '')));
+    const exposed = new Set<string>();
+    for (const name of PROGRAMS) for (const m of (await scrape(name)).matchAll(/^# TYPE (\S+) /gm)) exposed.add(m[1]);
+    expect([...queried].filter((n) => !exposed.has(n))).toEqual([]);
+    expect(queried.size).toBeGreaterThan(20);
   });
 });
