@@ -50,6 +50,7 @@ options:
   --devices <n>          simulated DCAs in the fleet (default 3)
   --middleboxes <spec>   extra middlebox DCAs, e.g. wireshark:1,ids:1
   --no-fleet             start no fleet
+  --no-demo              do not deploy dns-tag to the fleet once it is online
   --no-build             use dist/ as it is (default: rebuild when a source is newer)
   --ready-timeout <s>    how long each service may take to become ready (default 90)
   -h, --help             this text
@@ -92,6 +93,7 @@ function parseOptions(argv) {
         devices: { type: 'string' },
         middleboxes: { type: 'string' },
         'no-fleet': { type: 'boolean' },
+        'no-demo': { type: 'boolean' },
         'no-build': { type: 'boolean' },
         'ready-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -118,6 +120,8 @@ function parseOptions(argv) {
     devices: Number(devices),
     middleboxes: values.middleboxes,
     fleet: !values['no-fleet'],
+    // Above 1,000 devices the demo is left to the operator (nco deploy dns-tag --all).
+    demo: !values['no-demo'] && !values['no-fleet'] && Number(devices) > 0 && Number(devices) <= 1000,
     build: !values['no-build'],
     readyTimeoutMs: Number(readyTimeout) * 1000,
   };
@@ -474,15 +478,71 @@ async function main() {
     return;
   }
 
+  const release = kernelHeadersRelease();
   if (opts.fleet) {
     startChild('fleet', 'dist/apps/dca/src/fleet-main.js', {
       ...base,
       FLEET_SIZE: String(opts.devices),
+      // Simulated devices run this machine's kernel flavor, so real kbuild can build for them.
+      ...(release && !process.env.FLEET_RELEASE ? { FLEET_RELEASE: release } : {}),
       ...(signing && !process.env.DCA_TRUSTED_KEYS ? { DCA_TRUSTED_KEYS: signing.trusted } : {}),
       ...(opts.middleboxes ? { FLEET_MIDDLEBOXES: opts.middleboxes } : {}),
     }, SERVICES.length);
   }
   banner(opts, urls, kek, signing);
+  if (opts.demo) await demoDeploy(opts, base, release);
+}
+
+/** The newest installed kernel headers (/usr/src/linux-headers-<release>, with a Makefile). */
+function kernelHeadersRelease() {
+  let dirs = [];
+  try {
+    dirs = readdirSync('/usr/src').filter((d) => /^linux-headers-.+-amd64$/.test(d) && existsSync(`/usr/src/${d}/Makefile`));
+  } catch {
+    return undefined;
+  }
+  return dirs.sort().reverse()[0]?.replace(/^linux-headers-/, '');
+}
+
+/**
+ * The main job, once: every simulated device gets its own dns-tag module (built, stamped with its
+ * own id and key, delivered, confirmed by its report), followed live by `nco deploy`.
+ */
+async function demoDeploy(opts, env, release) {
+  if (!release) {
+    process.stdout.write('No kernel headers in /usr/src (apt-get install linux-headers-amd64): skipping the demo deploy.\n');
+    return;
+  }
+  // Asynchronous, so the services' output keeps flowing and Ctrl-C still works meanwhile.
+  const nco = (args, inherit = false) =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, ['dist/apps/cli/src/main.js', ...args], { env: { ...process.env, ...env }, stdio: inherit ? 'inherit' : 'pipe' });
+      let out = '';
+      child.stdout?.on('data', (d) => (out += d));
+      child.on('exit', (status) => resolve({ status, stdout: out }));
+    });
+  // The devices online now (the database may remember devices of earlier runs, offline now).
+  let hostIds = [];
+  const online = await waitFor(async () => {
+    const r = await nco(['hosts', '--online', '--json']);
+    try {
+      hostIds = JSON.parse(r.stdout).filter((h) => !h.middleboxType).map((h) => h.hostId);
+      return r.status === 0 && hostIds.length >= opts.devices;
+    } catch {
+      return false;
+    }
+  }, 60_000, 500);
+  if (stopping) return;
+  if (!online) {
+    process.stdout.write('The fleet did not come online within 60 s: skipping the demo deploy.\n');
+    return;
+  }
+  process.stdout.write(bold(`\nDemo: nco deploy dns-tag --host ${hostIds.join(',')} (a unique module for each online device)\n`));
+  const r = await nco(['deploy', 'dns-tag', '--host', hostIds.join(','), '--wait-timeout', '5m'], true);
+  if (stopping) return;
+  process.stdout.write(r.status === 0
+    ? 'Demo done: npx nco modules <host id> shows a device\'s module; the dashboard shows them all.\n'
+    : 'The demo deploy did not succeed (see above; npx nco builds lists build errors).\n');
 }
 
 function banner(opts, urls, kek, signing) {
