@@ -61,7 +61,7 @@ describe('dashboard: live in a browser', () => {
   it('shows a deploy made from the CLI live, without a reload, and saves a screenshot', async () => {
     const hostIds = fleet.devices.map((d) => d.hostId!);
     // A marker on the window: a reload would drop it.
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 42));
     const navigations: string[] = [];
     page.on('framenavigated', (f) => navigations.push(f.url()));
 
@@ -75,7 +75,7 @@ describe('dashboard: live in a browser', () => {
     await page.waitForSelector(`${row}[data-status="succeeded"]`, { timeout: 120_000 });
     expect(await page.textContent(`${row} td.num`)).toContain('3/3');
     await page.click('a[data-nav="fleet"]');
-    for (const id of hostIds) await page.waitForFunction((h) => document.querySelector(`[data-testid="modules-${h}"]`)?.textContent === '1', id);
+    for (const id of hostIds) await page.waitForFunction(`document.querySelector('[data-testid="modules-${id}"]')?.textContent === '1'`);
     // The confirming findings came through the live stream.
     await page.click('a[data-nav="stream"]');
     await page.waitForSelector('ul.stream li[data-kind="reconcile.finding"]');
@@ -89,7 +89,7 @@ describe('dashboard: live in a browser', () => {
     expect(moduleRow).toMatch(/installed|verified/);
     expect(moduleRow).toMatch(/active/);
 
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
     expect(navigations.every((u) => u.startsWith(url))).toBe(true);
 
     await page.click('a[data-nav="fleet"]');
@@ -103,7 +103,7 @@ describe('dashboard: live in a browser', () => {
   it('answers a bad host id with a clear error and serves nothing outside its page', async () => {
     const bad = await fetch(`${url}api/hosts/abc`);
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toMatch(/not a host id/);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/not a host id/);
     expect((await fetch(`${url}api/hosts/999999`)).status).toBe(404);
     expect((await fetch(`${url}assets/..%2Fsrc%2Fmain.ts`)).status).toBe(404);
     expect((await fetch(`${url}api/overview`, { method: 'POST' })).status).toBe(404);

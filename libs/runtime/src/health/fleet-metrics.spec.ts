@@ -22,7 +22,7 @@ describe('fleet metrics', () => {
     recordBuild({ outcome: 'succeeded', compiled: true, durationMs: 1500, hostCount: 20 });
     expect(await value('nco_builds_total', { outcome: 'succeeded' })).toBe(1);
     expect(await value('nco_build_hosts_total', { outcome: 'succeeded' })).toBe(20);
-    const h = (await register.getSingleMetric('nco_build_duration_seconds')!.get()).values;
+    const h = (await register.getSingleMetric('nco_build_duration_seconds')!.get()).values as Array<{ metricName?: string; labels: Record<string, unknown>; value: number }>;
     expect(h.find((v) => v.metricName === 'nco_build_duration_seconds_sum')?.value).toBe(1.5);
     expect(h.find((v) => v.metricName === 'nco_build_duration_seconds_bucket' && v.labels.le === 1)?.value).toBe(0);
     expect(h.find((v) => v.metricName === 'nco_build_duration_seconds_bucket' && v.labels.le === 2.5)?.value).toBe(1);
