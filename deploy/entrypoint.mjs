@@ -57,7 +57,7 @@ async function health(kind = 'ready', portArg) {
     if (res.status === 200) process.exit(0);
     process.stderr.write(`${url}: ${res.status} ${(await res.text()).slice(0, 500)}\n`);
   } catch (e) {
-    process.stderr.write(`${url}: ${e.cause?.code ?? e.message}\n`);
+    process.stderr.write(`${url}: ${e.cause?.code ?? e.cause?.message ?? e.message}\n`);
   }
   process.exit(1);
 }
