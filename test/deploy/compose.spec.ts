@@ -8,6 +8,7 @@ import { loadAppSettings } from './support/app-settings';
 import { COMPOSE_FILE, composeSchemaProblems, ComposeService, interpolate, readCompose } from './support/compose';
 import { ignoredByDockerignore, readStages, userOf } from './support/dockerfile';
 import { appHttpPorts, REPO, SERVICES } from './support/repo';
+import { packagesLoadedBy } from './support/require-graph';
 
 /**
  * deploy/: what can be checked without a Docker engine. The compose file against the Compose
@@ -155,6 +156,18 @@ describe('deploy/Dockerfile', () => {
     const app = stages.find((s) => s.name === 'app')!;
     const nodeModules = app.instructions.filter((i) => i.op === 'COPY' && /node_modules/.test(i.args));
     expect(nodeModules.map((i) => i.args)).toEqual(['--from=deps /app/node_modules node_modules']);
+  });
+
+  it('ships every package a program loads: each is a production dependency', async () => {
+    const { dependencies } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const { stdout } = await entrypoint(['--list']);
+    for (const app of stdout.trim().split('\n')) {
+      const file = (await entrypoint(['--print', app])).stdout.trim();
+      const loaded = packagesLoadedBy(file);
+      if (app === 'orchestrator') expect([...loaded]).toEqual(expect.arrayContaining(['@nestjs/core', 'typeorm', 'nats', 'zod'])); // the walk goes deep
+      const missing = [...loaded].filter((p) => !dependencies[p]);
+      expect([app, missing]).toEqual([app, []]);
+    }
   });
 
   it('gives construct the kbuild toolchain and the DCA its Linux driver tools', () => {
