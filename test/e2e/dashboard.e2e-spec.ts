@@ -108,4 +108,18 @@ describe('dashboard: live in a browser', () => {
     expect((await fetch(`${url}assets/..%2Fsrc%2Fmain.ts`)).status).toBe(404);
     expect((await fetch(`${url}api/overview`, { method: 'POST' })).status).toBe(404);
   });
+
+  it('asks for DASHBOARD_BASIC_AUTH when it is set, and leaves health and metrics open', async () => {
+    const guarded = await createService(dashboardService, { ...sys.env, HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DASHBOARD_BASIC_AUTH: 'ops:correct-horse' });
+    sys.services.push(guarded);
+    const base = `http://127.0.0.1:${guarded.port}`;
+    const auth = { authorization: `Basic ${Buffer.from('ops:correct-horse').toString('base64')}` };
+    for (const path of ['/', '/api/overview', '/api/stream', '/assets/app.js']) {
+      const res = await fetch(`${base}${path}`);
+      expect([path, res.status, res.headers.get('www-authenticate')]).toEqual([path, 401, expect.stringMatching(/^Basic /)]);
+    }
+    expect((await fetch(`${base}/api/overview`, { headers: auth })).status).toBe(200);
+    expect((await fetch(`${base}/health/live`)).status).toBe(200);
+    expect((await fetch(`${base}/metrics`)).status).toBe(200);
+  });
 });

@@ -18,5 +18,7 @@ export const DashboardSettings = LoggingSettings.extend(NatsSettings.shape)
     DASHBOARD_BUCKETS: env.int(10, 1000).default(360),
     /** Open pages at most; more get 503 (each one is a long-lived HTTP response). */
     DASHBOARD_MAX_CLIENTS: env.int(1, 10_000).default(200),
+    /** `user:password`: HTTP basic authentication on the page and its API (health and metrics stay open for probes). */
+    DASHBOARD_BASIC_AUTH: z.string().regex(/^[^:\s]+:\S{8,}$/, 'expected user:password, the password at least 8 characters').optional(),
   });
 export type DashboardConfig = z.infer<typeof DashboardSettings>;
