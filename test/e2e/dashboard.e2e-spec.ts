@@ -88,13 +88,14 @@ describe('dashboard: live in a browser', () => {
     expect(moduleRow).toMatch(/dns-tag/);
     expect(moduleRow).toMatch(/installed|verified/);
     expect(moduleRow).toMatch(/active/);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-host.png'), fullPage: true });
 
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
     expect(navigations.every((u) => u.startsWith(url))).toBe(true);
 
     await page.click('a[data-nav="fleet"]');
     await page.waitForSelector(`tr[data-host-id="${hostIds[0]}"]`);
-    mkdirSync(SCREENSHOTS, { recursive: true });
     const file = join(SCREENSHOTS, 'dashboard-after-deploy.png');
     await page.screenshot({ path: file, fullPage: true });
     expect(existsSync(file)).toBe(true);
