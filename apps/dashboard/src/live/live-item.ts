@@ -36,6 +36,8 @@ const eventContracts = new Map<string, EventContract<any, z.ZodType>>(
   [...Object.values(Subjects.evt), Subjects.device.incident].map((c) => [c.type, c as EventContract<any, z.ZodType>]),
 );
 const ERROR_FINDINGS = new Set(['missing_module', 'unknown_module', 'revoked']);
+/** security-svc's event for a module that failed its challenge (its revoke follows). */
+const CHALLENGE_FAILED = 'security.challenge.failed';
 
 function subjectHostId(subject: string): number | undefined {
   if (!subject.startsWith('nco.dev.')) return undefined;
@@ -102,6 +104,7 @@ function isError(type: string, b: Record<string, any>): boolean {
       return ERROR_FINDINGS.has(b.kind);
     case Subjects.evt.buildFailed.type:
     case Subjects.device.incident.type:
+    case CHALLENGE_FAILED:
       return true;
     case Subjects.evt.operationProgress.type:
       return b.status === 'failed' || b.status === 'partially_failed';
@@ -136,6 +139,8 @@ export function summarize(type: string, b: Record<string, any>): string {
       return `pending work: ${(b.kinds ?? []).join(', ')}${b.hostIds ? ` for ${plural(b.hostIds.length, 'host')}` : ''}`;
     case Subjects.device.incident.type:
       return `${b.kind}: ${b.reason}`;
+    case CHALLENGE_FAILED:
+      return `module ${b.moduleId}${b.moduleName ? ` (${b.moduleName})` : ''} failed its challenge (${b.failure}): ${b.reason}; revoking`;
     default: {
       const text = JSON.stringify(b) ?? '';
       return text.length > 160 ? `${text.slice(0, 157)}...` : text;

@@ -31,6 +31,10 @@ describe('decodeLiveItem', () => {
     expect(ok(decodeLiveItem('events', 1, 'nco.evt.reconcile.finding', finding(3, 'installed'))).error).toBe(false);
     const incident = ok(decodeLiveItem('events', 2, 'nco.dev.9.evt.incident', event(Subjects.device.incident.type, { kind: 'refused_command', reason: 'replayed' })));
     expect(incident).toMatchObject({ hostId: 9, error: true, summary: 'refused_command: replayed' });
+    const challenge = ok(decodeLiveItem('events', 3, 'nco.evt.security.challenge.failed', event('security.challenge.failed', {
+      hostId: 4, moduleId: 2, moduleName: 'dns-tag', failure: 'wrong_answer', reason: 'prefix mismatch', operationId: '00000000-0000-4000-8000-000000000000',
+    })));
+    expect(challenge).toMatchObject({ hostId: 4, error: true, summary: 'module 2 (dns-tag) failed its challenge (wrong_answer): prefix mismatch; revoking' });
   });
 
   it('keeps an event type it does not know, and drops the hosts of pending.work', () => {
