@@ -5,7 +5,9 @@ import { CliContext, withConnection } from '../context';
 import { toJson } from '../output/json';
 import { renderTable } from '../output/table';
 import { formatAgo } from '../output/time';
+import { CliConnection } from '../nats';
 import { ask } from '../requests';
+import { CliSettings } from '../settings';
 
 interface HostsOptions {
   online?: boolean;
@@ -33,11 +35,7 @@ export function hostRows(hosts: HostSummary[], now: Date): string[][] {
   ]);
 }
 
-/**
- * Hosts asked for when --limit is not given. A reply is one NATS message (1 MB at most by
- * default) and a host is ~250 bytes of JSON, so 1,000 hosts fit with room for labels; a table
- * longer than that is for --json and a pipe anyway.
- */
+/** Hosts asked for when --limit is not given: a longer table is for --json and a pipe anyway. */
 export const DEFAULT_HOSTS_LIMIT = 1_000;
 
 /** The request body for the options given (online/offline/labels/limit). */
@@ -47,6 +45,20 @@ export function hostsQuery(o: HostsOptions) {
     ...(labelSelector(o.label) ? { labels: labelSelector(o.label) } : {}),
     limit: o.limit ?? DEFAULT_HOSTS_LIMIT,
   };
+}
+
+/** Every host the query asks for, page by page (a reply holds one page: one NATS message). */
+export async function listHosts(conn: CliConnection, settings: CliSettings, body: ReturnType<typeof hostsQuery>) {
+  const hosts: HostSummary[] = [];
+  let total = 0;
+  let after: number | undefined;
+  do {
+    const page = await ask(conn, settings, Subjects.cmd.hostsList, undefined, { ...body, limit: body.limit - hosts.length, ...(after !== undefined ? { afterHostId: after } : {}) }, 'the orchestrator');
+    hosts.push(...page.hosts);
+    total = page.total;
+    after = page.nextAfterHostId;
+  } while (after !== undefined && hosts.length < body.limit);
+  return { hosts, total };
 }
 
 export function hostsCommand(ctx: CliContext): Command {
@@ -67,9 +79,7 @@ Examples:
     )
     .action(async (o: HostsOptions, cmd: Command) => {
       const body = hostsQuery(o);
-      const reply = await withConnection(ctx, cmd, (conn, settings) =>
-        ask(conn, settings, Subjects.cmd.hostsList, undefined, body, 'the orchestrator'),
-      );
+      const reply = await withConnection(ctx, cmd, (conn, settings) => listHosts(conn, settings, body));
       if (o.json) {
         ctx.output.out(toJson(reply.hosts));
         return;

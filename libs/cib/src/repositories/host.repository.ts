@@ -23,6 +23,8 @@ export interface HostFilter {
   hostIds?: number[];
   labels?: Record<string, string>;
   limit?: number;
+  /** Only hosts with a larger id (paging). */
+  afterHostId?: number;
 }
 
 export interface HostListRow {
@@ -128,18 +130,20 @@ export class HostRepository {
       where.push(`h.labels @> $${params.length}::jsonb`);
     }
     const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    params.push(filter.afterHostId ?? 0);
+    const after = `h.host_id > $${params.length}`;
     params.push(filter.limit ?? 10_000);
     const rows: Array<Record<string, unknown>> = await this.ds.query(
       `SELECT h.host_id, h.mac, h.release, h.ip, h.middlebox_type, h.online, h.last_seen_at, h.last_report_at, h.labels,
-              (SELECT count(*) FROM deployments d WHERE d.host_id = h.host_id AND d.state <> 'failed')::int AS module_count,
-              count(*) OVER ()::int AS total
-       FROM hosts h ${cond}
+              (SELECT count(*) FROM deployments d WHERE d.host_id = h.host_id AND d.state <> 'failed')::int AS module_count
+       FROM hosts h ${cond ? `${cond} AND ${after}` : `WHERE ${after}`}
        ORDER BY h.host_id
        LIMIT $${params.length}`,
       params,
     );
+    const [{ total }]: Array<{ total: number }> = await this.ds.query(`SELECT count(*)::int AS total FROM hosts h ${cond}`, params.slice(0, where.length));
     return {
-      total: rows.length ? Number(rows[0].total) : 0,
+      total: Number(total),
       hosts: rows.map((r) => ({
         hostId: Number(r.host_id),
         mac: r.mac as string,
