@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAppSettings } from './support/app-settings';
@@ -247,6 +247,26 @@ describe('k8s/', () => {
       expect(mount(hostPaths.find((v) => v.hostPath!.path === '/lib/modules')!.name)).toMatchObject({ mountPath: '/lib/modules', readOnly: true });
       expect(mount(hostPaths.find((v) => v.hostPath!.path === '/var/lib/nco-dca')!.name).mountPath).toBe(environmentOf(objects(), c).DCA_STATE_DIR);
       expect(environmentOf(objects(), c).DCA_DRIVER).toBe('linux');
+    });
+
+    it('starts the DCA through a shell command that reaches the agent (run here under sh)', () => {
+      const [c] = template(get(objects(), 'DaemonSet', 'dca')).spec.containers;
+      expect(c.command!.slice(0, 4)).toEqual(['/usr/bin/tini', '--', '/bin/sh', '-c']);
+      const script = c.command![4].replaceAll('/app/', `${REPO}/`);
+      const res = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH, DCA_DRIVER: 'bogus' } });
+      expect(res.stderr).toMatch(/^dca: invalid configuration:[\s\S]*DCA_DRIVER/);
+      expect(res.status).toBe(2);
+    });
+
+    it('holds every service that uses the CIB until the migrations are applied', () => {
+      expect(readFileSync(join(REPO, 'libs', 'cib', 'src', 'cli', 'migrate.ts'), 'utf8')).toContain("pending: ${pending ? 'yes' : 'no'}");
+      for (const app of SERVICES) {
+        const t = template(get(objects(), 'Deployment', app));
+        const init = (t.spec as PodSpec & { initContainers?: Container[] }).initContainers ?? [];
+        expect(init.map((c) => c.name)).toEqual(['wait-for-migrations']);
+        expect(init[0].image).toBe(t.spec.containers[0].image);
+        expect(init[0].command!.join(' ')).toMatch(/until node \/app\/deploy\/entrypoint\.mjs migrate status \| grep -qx 'pending: no';/);
+      }
     });
 
     it('has a migration Job that runs migrate up with the database secret only', () => {
