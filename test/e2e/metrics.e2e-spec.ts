@@ -87,6 +87,8 @@ describe('metrics: every service exposes Prometheus metrics with real values', (
     expect(sample(construct, 'nco_build_duration_seconds_sum', { outcome: 'succeeded' })).toBeGreaterThan(0);
     expect(sample(construct, 'nco_build_queue_jobs', { state: 'waiting' })).toBe(0);
     expect(sample(construct, 'nco_build_queue_jobs', { state: 'completed' })).toBe(1);
+    // Counted once, by the service that settled it (monitor-svc, below), not by construct-svc too.
+    expect(sample(construct, 'nco_operations_total', { kind: 'deploy' })).toBeUndefined();
 
     const deploy = await scrape('deploy-svc');
     expect(sample(deploy, 'nco_device_commands_total', { kind: 'install', outcome: 'done', service: 'deploy-svc' })).toBe(2);

@@ -107,7 +107,8 @@ export class BuildRunnerService {
       if (!(e instanceof CompileError || e instanceof ToolchainUnavailableError)) throw e;
       const error = e instanceof CompileError ? e.output : e.message;
       log.warn({ module: args.module, release: g.release, flavor, hosts: g.claims.length }, 'module does not compile for this kernel');
-      await this.builds.fail(operationId, g.claims, args.module, g.release, error);
+      const settled = await this.builds.fail(operationId, g.claims, args.module, g.release, error);
+      countSettledOperations(settled ? [settled] : []);
       this.nats.bus.publish(Subjects.evt.buildFailed, undefined,
         { operationId, module: args.module, release: g.release, flavor, hostCount: g.claims.length, compiled: true, durationMs: Date.now() - started, error: error.slice(0, 2000) },
         { operationId });
@@ -168,7 +169,8 @@ export class BuildRunnerService {
   private async publishProgress(operationId: string): Promise<void> {
     const op = await this.operations.get(operationId);
     if (!op) return;
-    countSettledOperations([op]);
+    // Only build-only operations settle here; a deploy settles when reports confirm its installs (monitor-svc).
+    if (op.kind === 'build') countSettledOperations([op]);
     this.nats.bus.publish(Subjects.evt.operationProgress, undefined, operationSummary(op), { operationId });
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomInt } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { BuildFlavorEntity } from '../entities';
+import { BuildFlavorEntity, OperationEntity } from '../entities';
 import { OperationRepository } from './operation.repository';
 
 /** What an operator asked to build on one host (pending_operations.args of a `build`). */
@@ -104,10 +104,13 @@ export class BuildRepository {
     );
   }
 
-  /** A build that cannot succeed: one build-error row per host, requests failed, operation progressed. */
-  async fail(operationId: string, claims: Array<{ pendingId: string; hostId: number }>, moduleName: string, release: string | null, error: string): Promise<void> {
-    if (!claims.length) return;
-    await this.ds.transaction(async (m) => {
+  /**
+   * A build that cannot succeed: one build-error row per host, requests failed, operation
+   * progressed. Returns the operation when this settled it (else null).
+   */
+  async fail(operationId: string, claims: Array<{ pendingId: string; hostId: number }>, moduleName: string, release: string | null, error: string): Promise<OperationEntity | null> {
+    if (!claims.length) return null;
+    return this.ds.transaction(async (m) => {
       const failed: unknown[] = await m.query(
         `WITH failed AS (
            UPDATE pending_operations SET state = 'failed', last_error = left($2, 2000), updated_at = now()
@@ -121,7 +124,7 @@ export class BuildRepository {
          SELECT h, $2, $3, $4, $5 FROM unnest($1::int[]) AS h`,
         [claims.map((c) => c.hostId), moduleName, release, error, operationId],
       );
-      await this.operations.progress(operationId, 0, failed.length, m);
+      return this.operations.progress(operationId, 0, failed.length, m);
     });
   }
 
