@@ -145,6 +145,19 @@ describe('report reconciliation (monitor-svc, real Postgres and NATS)', () => {
     expect(await deployment(host, 40)).toMatchObject({ state: 'pending' });
   });
 
+  it("revoked after an operator's revoke: the operator's revocation gets the kernel's timestamp, no second row", async () => {
+    const host = newHost();
+    await h.seedHosts([host]);
+    await h.seedDeployment(host, 42, 'installed', await h.seedBuilt(host, 42, false));
+    await h.sql(`INSERT INTO revocations (host_id, module_id, module_name, source, reason) VALUES ($1, 42, 'mod42', 'operator', 'replaced')`, [host]);
+
+    await h.applied(await h.report(host, { Installed: [], Revoked: [{ ID: 42, ts: 6000 }] }));
+    expect(await h.sql(`SELECT module_id, source, reason, kernel_ts FROM revocations WHERE host_id = $1`, [host])).toEqual([
+      { module_id: 42, source: 'operator', reason: 'replaced', kernel_ts: 6000 },
+    ]);
+    expect(await deployment(host, 42)).toBeUndefined();
+  });
+
   it('a report older than one already applied only marks the host seen', async () => {
     const host = newHost();
     await h.seedHosts([host]);

@@ -80,7 +80,8 @@ export class ReportRules {
   }
 
   /**
-   * Revoked by the core → the deployed row goes, a revocation is recorded once per kernel event.
+   * Revoked by the core → the deployed row goes, a revocation is recorded once per kernel event
+   * (an operator's revoke recorded by revoke-svc gets the event's timestamp instead of a twin).
    * A kernel event already recorded (the core repeats its Revoked list) changes nothing, so a
    * module deployed again under the same id is not deleted by an old revocation.
    */
@@ -104,14 +105,24 @@ export class ReportRules {
          UPDATE pending_operations p SET state = 'done', updated_at = now() FROM v
          WHERE p.host_id = v.host_id AND p.module_id = v.module_id AND p.kind = 'revoke' AND p.state IN ('pending','sent')
        ),
-       unk AS (DELETE FROM unknown_modules u USING v WHERE u.host_id = v.host_id AND u.module_id = v.module_id)
-       INSERT INTO revocations (host_id, module_id, module_name, source, reason, kernel_ts)
-       SELECT v.host_id, v.module_id,
-              coalesce(del.module_name, (SELECT b.module_name FROM built_modules b WHERE b.host_id = v.host_id AND b.module_id = v.module_id)),
-              'report', 'reported revoked by the kernel core', v.ts
-       FROM v LEFT JOIN del USING (host_id, module_id)
-       ON CONFLICT (host_id, module_id, kernel_ts) WHERE kernel_ts IS NOT NULL DO NOTHING
-       RETURNING host_id, module_id, module_name`,
+       unk AS (DELETE FROM unknown_modules u USING v WHERE u.host_id = v.host_id AND u.module_id = v.module_id),
+       -- An operator's revoke already recorded (revoke-svc): the core's event confirms that row.
+       conf AS (
+         UPDATE revocations r SET kernel_ts = v.ts FROM v
+         WHERE r.host_id = v.host_id AND r.module_id = v.module_id AND r.kernel_ts IS NULL AND r.source <> 'report'
+         RETURNING r.host_id, r.module_id, r.module_name
+       ),
+       ins AS (
+         INSERT INTO revocations (host_id, module_id, module_name, source, reason, kernel_ts)
+         SELECT v.host_id, v.module_id,
+                coalesce(del.module_name, (SELECT b.module_name FROM built_modules b WHERE b.host_id = v.host_id AND b.module_id = v.module_id)),
+                'report', 'reported revoked by the kernel core', v.ts
+         FROM v LEFT JOIN del USING (host_id, module_id)
+         WHERE NOT EXISTS (SELECT 1 FROM conf c WHERE c.host_id = v.host_id AND c.module_id = v.module_id)
+         ON CONFLICT (host_id, module_id, kernel_ts) WHERE kernel_ts IS NOT NULL DO NOTHING
+         RETURNING host_id, module_id, module_name
+       )
+       SELECT * FROM ins UNION ALL SELECT * FROM conf`,
       [revoked.map((r) => r.hostId), revoked.map((r) => r.moduleId), revoked.map((r) => r.ts)],
     );
     return rows.map(toFinding('revoked'));
