@@ -78,7 +78,10 @@ describe('dashboard: live in a browser', () => {
     for (const id of hostIds) await page.waitForFunction(`document.querySelector('[data-testid="modules-${id}"]')?.textContent === '1'`);
     // The confirming findings came through the live stream.
     await page.click('a[data-nav="stream"]');
+    await page.waitForSelector('ul.stream li[data-kind="report"]');
+    await page.click('a[href="#/stream/events"]');
     await page.waitForSelector('ul.stream li[data-kind="reconcile.finding"]');
+    expect(await page.locator('ul.stream li[data-kind="report"]').count()).toBe(0);
     expect(await page.locator('ul.stream li[data-kind="reconcile.finding"]').first().textContent()).toMatch(/installed module \d+ \(dns-tag\)/);
 
     // The host page: the module, its mode, priority, socket count and security status.

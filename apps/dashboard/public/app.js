@@ -231,8 +231,11 @@ function operationsView() {
   return `${operationsTable(sortedOperations().slice(0, 100), 'Operations')}${buildErrors()}`;
 }
 
-function streamView() {
-  return `<h2>Live reports and events <span class="muted">(${state.reportsSeen} reports since this page opened; the list shows the newest report per host per push)</span></h2>${streamList(state.stream, { limit: STREAM_MAX })}`;
+function streamView(filter) {
+  const items = filter === 'events' ? state.stream.filter((i) => i.kind !== 'report') : filter === 'reports' ? state.stream.filter((i) => i.kind === 'report') : state.stream;
+  const tab = (name, label) => (filter === name ? `<b>${label}</b>` : `<a href="#/stream${name === 'all' ? '' : `/${name}`}">${label}</a>`);
+  return `<h2>Live reports and events <span class="muted">(${state.reportsSeen} reports since this page opened; the list shows the newest report per host per push)</span></h2>
+    <p class="filters">${tab('all', 'all')} · ${tab('events', 'events only')} · ${tab('reports', 'reports only')}</p>${streamList(items, { limit: STREAM_MAX })}`;
 }
 
 function securityStatus(d) {
@@ -281,7 +284,8 @@ function route() {
   const host = hash.match(/^\/host\/(\d+)$/);
   if (host) return { name: 'host', hostId: Number(host[1]) };
   if (hash === '/operations') return { name: 'operations' };
-  if (hash === '/stream') return { name: 'stream' };
+  const stream = hash.match(/^\/stream(?:\/(events|reports))?$/);
+  if (stream) return { name: 'stream', filter: stream[1] ?? 'all' };
   return { name: 'fleet' };
 }
 
@@ -293,7 +297,7 @@ function render() {
     renderQueued = false;
     const r = route();
     for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('active', a.dataset.nav === r.name);
-    view.innerHTML = r.name === 'host' ? hostView() : r.name === 'operations' ? operationsView() : r.name === 'stream' ? streamView() : fleetView();
+    view.innerHTML = r.name === 'host' ? hostView() : r.name === 'operations' ? operationsView() : r.name === 'stream' ? streamView(r.filter) : fleetView();
   });
 }
 
