@@ -104,6 +104,17 @@ describe('dashboard: live in a browser', () => {
     expect(existsSync(file)).toBe(true);
   });
 
+  it('keeps the page live across a NATS restart: a device that checks in afterwards appears without a reload', async () => {
+    await page.click('a[data-nav="fleet"]');
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 7));
+    await sys.nats.restart();
+    const late = await sys.fleet(1, { release: RELEASE, macPrefix: '02:db:00' });
+    const hostId = late.devices[0].hostId!;
+    await page.waitForSelector(`tr[data-host-id="${hostId}"]`, { timeout: 30_000 });
+    await page.waitForSelector('#conn[data-state="live"]');
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(7);
+  });
+
   it('answers a bad host id with a clear error and serves nothing outside its page', async () => {
     const bad = await fetch(`${url}api/hosts/abc`);
     expect(bad.status).toBe(400);
