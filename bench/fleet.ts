@@ -8,6 +8,7 @@
  * Also measures the resident memory of one real DCA process and of the fleet simulator.
  * Device commands are signed and checked (docs/security.md); `--insecure` runs without, to compare.
  */
+import { createWriteStream } from 'node:fs';
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -51,11 +52,16 @@ function rssMb(pid: number): number {
 
 /** Starts a built entry point and resolves when it logs `ready` (a message it prints once started). */
 function start(name: string, script: string, env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_CPU_PROF=<dir>: every child writes a V8 CPU profile there when it exits (node --cpu-prof).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...prof, script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start in 60 s`)), 60_000);
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+    // BENCH_LOG_DIR=<dir>: every child's JSON log lines are kept in <dir>/<name>.log.
+    const keep = process.env.BENCH_LOG_DIR ? createWriteStream(`${process.env.BENCH_LOG_DIR}/${name}.log`) : undefined;
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      keep?.write(`${line}\n`);
       if (ready.test(line)) {
         clearTimeout(timer);
         resolve(child);

@@ -67,6 +67,16 @@ describe('construct: catalog, symvers, build once and stamp per host', () => {
     expect(template.length).toBe(built[0].artifact_size);
   });
 
+  it('collects symvers from hosts when they check in, before any deploy needs them', async () => {
+    const fleet = await sys.fleet(3, { release: RELEASE, macPrefix: '02:c5:00' });
+    const hostIds = fleet.devices.map((d) => d.hostId!);
+    const rows = await pollUntil(async () => {
+      const r = await sys.query<{ host_id: number; release: string }>(`SELECT host_id, release FROM symvers WHERE host_id = ANY($1) ORDER BY host_id`, [hostIds]);
+      return r.length === 3 ? r : null;
+    }, 'symvers of the new hosts');
+    expect(rows.map((r) => r.release)).toEqual([RELEASE, RELEASE, RELEASE]);
+  });
+
   it('builds again without compiling when the flavor is known, and compiles anew when symvers changes', async () => {
     const before = (await sys.query(`SELECT flavor FROM build_flavors`)).length;
     const fleet = await sys.fleet(1, { release: RELEASE, macPrefix: '02:c2:00' });

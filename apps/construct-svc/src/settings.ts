@@ -16,6 +16,9 @@ export const ConstructSettings = serviceSettings(3002).extend({
   BUILD_ATTEMPTS: env.int(1, 20).default(5),
   /** Symvers requests to devices in flight at once. */
   SYMVERS_CONCURRENCY: env.int(1, 10_000).default(500),
+  /** Collect symvers when hosts check in (not only when a deploy needs them). */
+  SYMVERS_PREFETCH: env.bool.default(true),
+  SYMVERS_PREFETCH_DELAY_MS: env.int(0, 60_000).default(500),
   /** How long a build waits before retrying hosts whose device did not answer. */
   BUILD_DEFER_MS: env.int(100, 86_400_000).default(30_000),
   BUILD_SWEEP_MS: env.int(500, 3_600_000).default(15_000),

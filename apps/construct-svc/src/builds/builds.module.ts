@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { CatalogModule } from '../catalog/catalog.module';
 import { BuildQueueRepository } from '../queue/build-queue.repository';
 import { SymversService } from '../symvers/symvers.service';
+import { SymversPrefetchService } from '../symvers/symvers-prefetch.service';
 import { ToolchainModule } from '../toolchain/toolchain.module';
 import { BuildCatchupService } from './build-catchup.service';
 import { BuildOperationJob } from './build-operation.job';
@@ -15,6 +16,7 @@ import { BuildsQueryService } from './builds-query.service';
   providers: [
     BuildQueueRepository,
     SymversService,
+    SymversPrefetchService,
     BuildRequestService,
     BuildRunnerService,
     BuildsQueryService,
