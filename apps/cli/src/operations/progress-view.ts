@@ -43,7 +43,7 @@ export function barView(): ProgressView {
 /** One line per change, at most every `everyMs` (pipes, CI logs), and always the last one. */
 export function lineView(output: Output, everyMs = 1_000, now: () => number = Date.now): ProgressView {
   let last = '';
-  let lastAt = 0;
+  let lastAt = Number.NEGATIVE_INFINITY;
   let pending: OperationSummary | undefined;
   const print = (op: OperationSummary) => {
     output.err(`${op.kind} ${shortId(op.id)}: ${settledOf(op)}/${op.targetCount} hosts settled (${op.succeeded} ok, ${op.failed} failed), ${op.status}\n`);
