@@ -142,5 +142,12 @@ describe('metrics: every service exposes Prometheus metrics with real values', (
     for (const name of PROGRAMS) for (const m of (await scrape(name)).matchAll(/^# TYPE (\S+) /gm)) exposed.add(m[1]);
     expect([...queried].filter((n) => !exposed.has(n))).toEqual([]);
     expect(queried.size).toBeGreaterThan(20);
+    // A dashboard Grafana imports: unique panel ids, panels inside the 24-column grid, every query on the chosen data source.
+    const board = JSON.parse(grafana) as { uid: string; panels: Array<{ id: number; type: string; gridPos: { x: number; w: number }; targets?: Array<{ expr: string; datasource: { uid: string } }> }> };
+    expect(board.uid).toBe('nco-fleet');
+    expect(new Set(board.panels.map((p) => p.id)).size).toBe(board.panels.length);
+    expect(board.panels.filter((p) => p.gridPos.x + p.gridPos.w > 24)).toEqual([]);
+    const targets = board.panels.flatMap((p) => p.targets ?? []);
+    expect(targets.filter((t) => t.datasource.uid !== '${datasource}' || !t.expr)).toEqual([]);
   });
 });
