@@ -1,4 +1,6 @@
+import { parseSigningKey, parseTrustedKeys } from '@nco/events';
 import { execFile, spawnSync } from 'node:child_process';
+import { KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -7,6 +9,7 @@ import { promisify } from 'node:util';
 import { loadAppSettings } from './support/app-settings';
 import { COMPOSE_FILE, composeSchemaProblems, ComposeService, interpolate, readCompose } from './support/compose';
 import { ignoredByDockerignore, readStages, userOf } from './support/dockerfile';
+import { newKeys } from './support/kustomize';
 import { appHttpPorts, REPO, SERVICES } from './support/repo';
 import { packagesLoadedBy } from './support/require-graph';
 
@@ -21,8 +24,8 @@ const ENTRYPOINT = join(REPO, 'deploy', 'entrypoint.mjs');
 const run = promisify(execFile);
 const PORTS = appHttpPorts();
 const HTTP_APPS = [...SERVICES, 'dashboard'];
-/** Only what Compose reads from the caller's environment: the one secret without a default. */
-const CALLER_ENV = { NCO_KEK: Buffer.alloc(32, 7).toString('base64') };
+/** What Compose reads from the caller's environment without a default: the keys, made as docs/deploy.md says. */
+const CALLER_ENV = newKeys();
 
 /** Runs the entry point like the image does; resolves with the exit code and output. */
 async function entrypoint(args: string[], env: Record<string, string> = {}) {
@@ -114,8 +117,26 @@ describe('deploy/compose.yaml', () => {
     }
   });
 
-  it('refuses to start without NCO_KEK, naming it', () => {
-    expect(() => interpolate(raw, {})).toThrow(/NCO_KEK/);
+  it.each(['NCO_KEK', 'NCO_SIGNING_KEY', 'DCA_TRUSTED_KEYS'])('refuses to start without %s, naming it', (key) => {
+    expect(Object.keys(CALLER_ENV).sort()).toEqual(['DCA_TRUSTED_KEYS', 'NCO_KEK', 'NCO_SIGNING_KEY']);
+    expect(() => interpolate(raw, { ...CALLER_ENV, [key]: undefined })).toThrow(new RegExp(`required variable ${key} is missing`));
+  });
+
+  it('deploy/new-keys.sh makes a KEK security-svc accepts and a signing key whose public half the agents trust', () => {
+    const signing = parseSigningKey(CALLER_ENV.NCO_SIGNING_KEY);
+    const der = (k: KeyObject | undefined) => k?.export({ format: 'der', type: 'spki' });
+    expect(der(parseTrustedKeys(CALLER_ENV.DCA_TRUSTED_KEYS).get(signing.kid))).toEqual(der(signing.publicKey));
+    expect(Buffer.from(CALLER_ENV.NCO_KEK, 'base64')).toHaveLength(32);
+    expect(newKeys().NCO_KEK).not.toBe(CALLER_ENV.NCO_KEK);
+  });
+
+  it('signs device commands: every service has the signing key, every agent trusts its public half', () => {
+    for (const app of SERVICES) expect(services[app].environment!.NCO_SIGNING_KEY).toBe(CALLER_ENV.NCO_SIGNING_KEY);
+    for (const agent of ['fleet', 'dca']) {
+      expect(services[agent].environment!.DCA_TRUSTED_KEYS).toBe(CALLER_ENV.DCA_TRUSTED_KEYS);
+      expect(services[agent].environment!.DCA_ALLOW_UNSIGNED).toBeUndefined();
+    }
+    expect(services.dashboard.environment!.NCO_SIGNING_KEY).toBeUndefined();
   });
 
   it('builds from the Dockerfile targets that exist, and mounts files that exist', () => {

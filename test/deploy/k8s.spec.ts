@@ -1,4 +1,6 @@
+import { parseSigningKey, parseTrustedKeys } from '@nco/events';
 import { spawnSync } from 'node:child_process';
+import { KeyObject } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -213,6 +215,19 @@ describe('k8s/', () => {
           if (appOf(c) !== 'security-svc') expect(env.NCO_KEK).toBeUndefined();
           if (['dca', 'fleet', 'dashboard'].includes(appOf(c) ?? '')) expect(c.envFrom?.some((f) => f.secretRef)).toBeFalsy();
         }
+      }
+    });
+
+    it('signs device commands with a key every agent trusts; services all sign', () => {
+      const o = objects();
+      const der = (k: KeyObject | undefined) => k?.export({ format: 'der', type: 'spki' });
+      const signing = parseSigningKey(environmentOf(o, template(get(o, 'Deployment', 'deploy-svc')).spec.containers[0]).NCO_SIGNING_KEY);
+      for (const app of SERVICES) expect(environmentOf(o, template(get(o, 'Deployment', app)).spec.containers[0]).NCO_SIGNING_KEY).toBe(environmentOf(o, template(get(o, 'Deployment', 'deploy-svc')).spec.containers[0]).NCO_SIGNING_KEY);
+      const agents = [get(o, 'DaemonSet', 'dca'), find(o, 'Deployment', 'fleet')].filter((a): a is K8sObject => !!a);
+      for (const a of agents) {
+        const env = environmentOf(o, template(a).spec.containers[0]);
+        expect(env.DCA_ALLOW_UNSIGNED).toBeUndefined();
+        expect(der(parseTrustedKeys(env.DCA_TRUSTED_KEYS).get(signing.kid))).toEqual(der(signing.publicKey));
       }
     });
 

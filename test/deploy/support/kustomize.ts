@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -27,18 +27,29 @@ export function kustomizeCommand(): { cmd: string; args: string[]; version: stri
   throw new Error('no kustomize v5: install kubectl (it embeds kustomize) or kustomize; k8s/ cannot be rendered without it');
 }
 
+/** New keys as an operator makes them: deploy/new-keys.sh (openssl), as KEY=value lines. */
+export function newKeys(kid = 'ci-1'): Record<string, string> {
+  const out = execFileSync(join(REPO, 'deploy', 'new-keys.sh'), [kid], { encoding: 'utf8' });
+  return Object.fromEntries(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
 /**
- * A copy of k8s/ with the production secrets an operator would create (secrets/*.env from the
- * examples, NCO_KEK generated as docs/deploy.md says), so that every overlay renders without
- * touching the working tree's real secret files.
+ * A copy of k8s/ with the production keys an operator would add as docs/deploy.md says
+ * (secrets/*.env from the examples plus deploy/new-keys.sh's lines, the public key in
+ * trusted-keys.env), so that every overlay renders without touching the working tree.
  */
-export function k8sTreeWithSecrets(): { dir: string; cleanup(): void } {
+export function k8sTreeWithSecrets(): { dir: string; keys: Record<string, string>; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'nco-k8s-'));
   cpSync(join(REPO, 'k8s'), join(dir, 'k8s'), { recursive: true, filter: (src) => !/secrets\/[^/]+\.env$/.test(src) });
-  const secrets = join(dir, 'k8s', 'overlays', 'production', 'secrets');
+  const production = join(dir, 'k8s', 'overlays', 'production');
+  const secrets = join(production, 'secrets');
   for (const f of readdirSync(secrets).filter((n) => n.endsWith('.env.example'))) copyFileSync(join(secrets, f), join(secrets, f.replace(/\.example$/, '')));
-  appendFileSync(join(secrets, 'kek.env'), `NCO_KEK=${Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7)).toString('base64')}\n`);
-  return { dir: join(dir, 'k8s'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const keys = newKeys();
+  appendFileSync(join(secrets, 'kek.env'), `NCO_KEK=${keys.NCO_KEK}\n`);
+  appendFileSync(join(secrets, 'signing.env'), `NCO_SIGNING_KEY=${keys.NCO_SIGNING_KEY}\n`);
+  const trusted = join(production, 'trusted-keys.env');
+  writeFileSync(trusted, readFileSync(trusted, 'utf8').replace(/^DCA_TRUSTED_KEYS=$/m, `DCA_TRUSTED_KEYS=${keys.DCA_TRUSTED_KEYS}`));
+  return { dir: join(dir, 'k8s'), keys, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Renders a kustomization directory into its objects. */
