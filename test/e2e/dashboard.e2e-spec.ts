@@ -122,6 +122,7 @@ describe('dashboard: live in a browser', () => {
     expect((await fetch(`${url}api/hosts/999999`)).status).toBe(404);
     expect((await fetch(`${url}assets/..%2Fsrc%2Fmain.ts`)).status).toBe(404);
     expect((await fetch(`${url}api/overview`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(url)).headers.get('content-security-policy')).toMatch(/default-src 'self'/);
   });
 
   it('asks for DASHBOARD_BASIC_AUTH when it is set, and leaves health and metrics open', async () => {

@@ -39,6 +39,8 @@ export class StaticFiles implements OnModuleInit {
     res.setHeader('Content-Type', file.type);
     res.setHeader('Cache-Control', 'no-cache');
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    // Scripts and data only from this server; inline styles for the progress bars' widths.
+    if (name.endsWith('.html')) res.setHeader('Content-Security-Policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'");
     res.send(file.body);
   }
 }
