@@ -27,6 +27,8 @@ const ROLES = {
   'device.priority': ['deploy-svc', 'DCA'],
   'device.deprecate': ['revoke-svc', 'DCA'],
   'device.revoke': ['revoke-svc', 'DCA'],
+  'device.inverseInstall': ['deploy-svc', 'DCA (middlebox mode)'],
+  'device.inverseRemove': ['deploy-svc', 'DCA (middlebox mode)'],
   'device.incident': ['DCA', 'stream only (dashboards, `nco watch`)'],
   'cmd.hostsList': ['operator', 'orchestrator'],
   'cmd.catalogList': ['operator', 'construct-svc'],
@@ -44,6 +46,9 @@ const ROLES = {
   'cmd.hostModules': ['operator', 'orchestrator'],
   'cmd.operationsList': ['operator', 'orchestrator'],
   'cmd.operationGet': ['operator', 'orchestrator'],
+  'cmd.middleboxesList': ['operator', 'deploy-svc'],
+  'cmd.inverseLink': ['operator', 'deploy-svc'],
+  'cmd.inverseUnlink': ['operator', 'deploy-svc'],
   'svc.keysIssue': ['construct-svc', 'security-svc'],
   'svc.keysGet': ['NCO services', 'security-svc'],
   'evt.hostRegistered': ['orchestrator', 'construct-svc, dashboards'],
@@ -53,7 +58,7 @@ const ROLES = {
   'evt.finding': ['monitor-svc', 'dashboards'],
   'evt.buildSucceeded': ['construct-svc', 'dashboards'],
   'evt.buildFailed': ['construct-svc', 'dashboards'],
-  'evt.pendingWork': ['orchestrator, construct-svc', 'deploy-svc, revoke-svc (dispatchers)'],
+  'evt.pendingWork': ['orchestrator, construct-svc, monitor-svc (middlebox holdings)', 'deploy-svc, revoke-svc (dispatchers, inverse reconcile)'],
   'evt.operationProgress': ['orchestrator, construct-svc, monitor-svc', 'dashboards'],
 };
 
