@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     runtime,
     logger,
     identity: { mac: config.DCA_MAC, release: config.DCA_RELEASE, ip: config.DCA_IP, middleboxType: config.DCA_MIDDLEBOX_TYPE },
-    inverse: config.DCA_MIDDLEBOX_TYPE ? new InverseKeeper(new DirInverseStore(config.DCA_INVERSE_DIR)) : undefined,
+    inverse: config.DCA_MIDDLEBOX_TYPE ? new InverseKeeper(new DirInverseStore(config.DCA_INVERSE_DIR), logger.child({ component: 'inverse' })) : undefined,
   });
   onShutdown(logger, async () => {
     await agent.stop();

@@ -1,4 +1,4 @@
-import { InverseHolding, InverseInstallCommand, InverseRemoveCommand, InverseResult, NcoError } from '@nco/events';
+import { BusLogger, InverseHolding, InverseInstallCommand, InverseRemoveCommand, InverseResult, NcoError } from '@nco/events';
 import { InverseStore, sha256Hex } from './inverse-store';
 
 /**
@@ -10,7 +10,11 @@ import { InverseStore, sha256Hex } from './inverse-store';
 export class InverseKeeper {
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly store: InverseStore) {}
+  /** `log`: a DCA logs each write and removal; a fleet of thousands leaves it out. */
+  constructor(
+    readonly store: InverseStore,
+    private readonly log?: BusLogger,
+  ) {}
 
   holdings(): Promise<InverseHolding[]> {
     return this.store.list();
@@ -23,21 +27,29 @@ export class InverseKeeper {
     const sha256 = sha256Hex(content);
     if (sha256 !== cmd.sha256) throw new NcoError('invalid_request', `${cmd.file} has sha256 ${sha256}, the command says ${cmd.sha256}`);
     return this.serial(async () => {
+      let outcome;
       try {
-        return { file: cmd.file, outcome: await this.store.write(cmd.file, content) };
+        outcome = await this.store.write(cmd.file, content);
       } catch (e) {
+        this.log?.error({ module: cmd.module, file: cmd.file, err: (e as Error).message }, 'inverse module not written');
         throw new NcoError('unavailable', `cannot write ${cmd.file}: ${(e as Error).message}`);
       }
+      this.log?.info({ module: cmd.module, file: cmd.file, sha256, outcome }, outcome === 'installed' ? 'inverse module written' : 'inverse module already held');
+      return { file: cmd.file, outcome };
     });
   }
 
   remove(cmd: InverseRemoveCommand): Promise<InverseResult> {
     return this.serial(async () => {
+      let outcome;
       try {
-        return { file: cmd.file, outcome: await this.store.remove(cmd.file) };
+        outcome = await this.store.remove(cmd.file);
       } catch (e) {
+        this.log?.error({ module: cmd.module, file: cmd.file, err: (e as Error).message }, 'inverse module not removed');
         throw new NcoError('unavailable', `cannot remove ${cmd.file}: ${(e as Error).message}`);
       }
+      this.log?.info({ module: cmd.module, file: cmd.file, outcome }, outcome === 'removed' ? 'inverse module removed' : 'inverse module already absent');
+      return { file: cmd.file, outcome };
     });
   }
 

@@ -105,6 +105,13 @@ export interface InverseModuleRow {
 }
 
 type Row = Record<string, unknown>;
+
+/**
+ * Every change of inverse state (reconcile, settle, report holdings, link, unlink) runs under one
+ * transaction-scoped advisory lock: they touch overlapping rows in different orders, middleboxes
+ * are few, and serialising them is cheaper than the deadlocks it rules out.
+ */
+const lockInverse = (m: EntityManager) => m.query(`SELECT pg_advisory_xact_lock(hashtext('nco.inverse'))`);
 const date = (v: unknown): Date | null => (v == null ? null : new Date(v as string));
 
 /**
@@ -122,12 +129,12 @@ export class MiddleboxRepository {
 
   /**
    * Brings inverse_deployments and the pending rows in line with the deployments, in one
-   * transaction (replicas serialise on an advisory lock): catalog declarations synced, rows
+   * transaction (under the inverse advisory lock): catalog declarations synced, rows
    * required / removing, obsolete open rows closed, missing ones queued.
    */
   async reconcile(): Promise<ReconcileCounts> {
     return this.ds.transaction(async (m) => {
-      await m.query(`SELECT pg_advisory_xact_lock(hashtext('nco.inverse.reconcile'))`);
+      await lockInverse(m);
       const synced = await this.syncCatalog(m);
       const [moved] = await m.query(
         `WITH need AS (
@@ -289,6 +296,7 @@ export class MiddleboxRepository {
   async settle(done: InverseDone[], failures: InverseFailure[], maxAttempts: number): Promise<InverseSettleCounts> {
     if (!done.length && !failures.length) return { done: 0, retried: 0, gaveUp: 0 };
     return this.ds.transaction(async (m) => {
+      await lockInverse(m);
       let settled = 0;
       if (done.length) {
         const [r] = await m.query(
@@ -387,6 +395,7 @@ export class MiddleboxRepository {
     const files = reports.flatMap((r) => r.files.map((f) => ({ hostId: r.hostId, ...f })));
     const checkins = reports.filter((r) => r.checkin).map((r) => r.hostId);
     return this.ds.transaction(async (m) => {
+      await lockInverse(m);
       const rows: Row[] = await m.query(
         `WITH r AS (SELECT * FROM unnest($1::int[], $2::timestamptz[]) AS r(host_id, issued_at)),
          f AS (SELECT * FROM unnest($3::int[], $4::text[], $5::text[]) AS f(host_id, file, sha256)),
@@ -467,7 +476,7 @@ export class MiddleboxRepository {
    */
   async link(input: InverseLinkInput): Promise<LinkResult> {
     return this.ds.transaction(async (m) => {
-      await m.query(`SELECT pg_advisory_xact_lock(hashtext('nco.inverse.reconcile'))`);
+      await lockInverse(m);
       const [cat] = await m.query(`SELECT count(*)::int AS n FROM catalog_modules WHERE name = $1`, [input.module]);
       if (!Number(cat.n)) return { ok: false, code: 'not_found', message: `module ${input.module} is not in the catalog (see nco catalog)` };
       const taken: Row[] = await m.query(
@@ -508,7 +517,7 @@ export class MiddleboxRepository {
   /** Unlinks: the inverse stays known (so middleboxes holding it get it removed) but is never required. */
   async unlink(module: string, type: string): Promise<{ found: boolean; removing: number }> {
     return this.ds.transaction(async (m) => {
-      await m.query(`SELECT pg_advisory_xact_lock(hashtext('nco.inverse.reconcile'))`);
+      await lockInverse(m);
       const rows: Row[] = await m.query(
         `WITH u AS (
            UPDATE inverse_modules SET unlinked_at = now(), updated_at = now()
