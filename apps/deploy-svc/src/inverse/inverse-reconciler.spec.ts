@@ -25,7 +25,7 @@ const row = (n: number, kind: ClaimedInverse['kind'] = 'inverse_install', attemp
   content: kind === 'inverse_install' ? Buffer.from('x') : null,
 });
 
-function setup(batches: ClaimedInverse[][]) {
+function setup(batches: ClaimedInverse[][], minGapMs = 0) {
   const repo = {
     reconcile: jest.fn().mockResolvedValue({ synced: 0, required: 0, removing: 0, queued: 0, superseded: 0 }),
     claimDue: jest.fn(async () => batches.shift() ?? []),
@@ -37,7 +37,7 @@ function setup(batches: ClaimedInverse[][]) {
     if (r.hostId === 12) throw new NcoError('unavailable', 'cannot write l45_dns_tag.lua: ENOSPC');
     return { file: r.file, outcome: r.kind === 'inverse_install' ? ('installed' as const) : ('removed' as const) };
   });
-  const reconciler = new InverseReconciler({ repo, send, config, log: pino({ level: 'silent' }) });
+  const reconciler = new InverseReconciler({ repo, send, config, log: pino({ level: 'silent' }), minGapMs });
   return { repo, send, reconciler };
 }
 
@@ -78,6 +78,17 @@ describe('InverseReconciler', () => {
     await reconciler.idle();
     expect(repo.wakeHosts).toHaveBeenCalledWith([11]);
     expect(repo.reconcile).toHaveBeenCalledTimes(3);
+  });
+
+  it('spaces rounds: a burst of kicks right after a round makes one more round after the gap', async () => {
+    const { repo, reconciler } = setup([], 100);
+    const t0 = Date.now();
+    reconciler.kick();
+    await reconciler.idle();
+    for (let i = 0; i < 50; i++) reconciler.kick();
+    await reconciler.idle();
+    expect(repo.reconcile).toHaveBeenCalledTimes(2);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(95);
   });
 
   it('the sweep puts stale sent rows back and looks again; stop() waits for the round', async () => {

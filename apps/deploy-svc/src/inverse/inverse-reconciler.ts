@@ -13,6 +13,11 @@ export interface InverseReconcilerOptions {
   send: InverseSend;
   config: DispatchConfig;
   log: Logger;
+  /**
+   * Rounds start at most this often (default 200 ms): a fleet deploy announces thousands of
+   * installs, and one round after a burst sees them all.
+   */
+  minGapMs?: number;
 }
 
 /**
@@ -32,6 +37,8 @@ export class InverseReconciler {
   private again = false;
   private stopping = false;
   private timer?: NodeJS.Timeout;
+  private delayed?: NodeJS.Timeout;
+  private lastStart = 0;
   private readonly slots: Semaphore;
 
   constructor(private readonly o: InverseReconcilerOptions) {
@@ -51,7 +58,16 @@ export class InverseReconciler {
       this.again = true;
       return;
     }
+    const wait = this.lastStart + (this.o.minGapMs ?? 200) - Date.now();
+    if (wait > 0) {
+      this.delayed ??= setTimeout(() => {
+        this.delayed = undefined;
+        this.kick();
+      }, wait);
+      return;
+    }
     this.again = false;
+    this.lastStart = Date.now();
     this.round = this.rounds()
       .catch((e) => this.o.log.error({ err: (e as Error).message }, 'inverse round failed; the sweep tries again'))
       .finally(() => {
@@ -81,12 +97,13 @@ export class InverseReconciler {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.delayed) clearTimeout(this.delayed);
     await this.round;
   }
 
-  /** Resolves when no round runs (tests). */
+  /** Resolves when no round runs or waits to start (tests). */
   async idle(): Promise<void> {
-    while (this.round) await this.round;
+    while (this.round || this.delayed) await (this.round ?? new Promise((r) => setTimeout(r, 10)));
   }
 
   private async rounds(): Promise<void> {
