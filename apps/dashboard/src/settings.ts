@@ -11,8 +11,8 @@ export const DashboardSettings = LoggingSettings.extend(NatsSettings.shape)
     DASHBOARD_REPLAY_MS: env.int(0, 7 * 24 * 3600_000).default(3_600_000),
     /** How often collected stream messages are pushed to the pages. */
     DASHBOARD_PUSH_MS: env.int(50, 10_000).default(500),
-    /** Hosts listed in the fleet table (the counts cover the whole fleet). */
-    DASHBOARD_HOSTS_LIMIT: env.int(1, 5000).default(1000),
+    /** Hosts listed in the fleet table, at most one hosts.list page (the counts cover the whole fleet). */
+    DASHBOARD_HOSTS_LIMIT: env.int(1, 2000).default(1000),
     /** Chart resolution and span: 10 s buckets over an hour by default. */
     DASHBOARD_BUCKET_MS: env.int(1000, 3_600_000).default(10_000),
     DASHBOARD_BUCKETS: env.int(10, 1000).default(360),
