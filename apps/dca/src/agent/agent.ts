@@ -16,8 +16,8 @@ import { ChallengeAnswer, CommandResult, Driver, DriverError } from '../driver/d
 import { AgentRuntime } from './agent-runtime';
 import { backoffDelay, BackoffOptions, DEFAULT_BACKOFF } from './backoff';
 import { checkInstall } from './install-check';
-
 import type { InverseKeeper } from '../middlebox/inverse-keeper';
+
 export const AGENT_VERSION = '0.1.0';
 
 export interface AgentIdentity {
@@ -42,9 +42,9 @@ export interface AgentOptions<D extends Driver = Driver> {
   bus: AgentBus;
   driver: D;
   identity: AgentIdentity;
-  runtime: AgentRuntime;
   /** Middlebox mode: where inverse modules are kept (apps/dca/src/middlebox). */
   inverse?: InverseKeeper;
+  runtime: AgentRuntime;
   logger: BusLogger;
   backoff?: Partial<BackoffOptions>;
   /** Log failed check-in attempts at debug level (a fleet logs one summary instead of thousands). */
@@ -92,11 +92,11 @@ export class Agent<D extends Driver = Driver> {
     return this.o.identity;
   }
 
-  /** Checks in (retrying until it works or stop() is called), publishes the check-in report, starts reporting. */
   get inverse(): InverseKeeper | undefined {
     return this.o.inverse;
   }
 
+  /** Checks in (retrying until it works or stop() is called), publishes the check-in report, starts reporting. */
   start(): Promise<void> {
     if (this.state === 'checking-in' || this.state === 'running') return this.started ?? Promise.resolve();
     const abort = (this.abort = new AbortController());
@@ -235,13 +235,13 @@ export class Agent<D extends Driver = Driver> {
 
   private async buildReport(reason: ReportReason): Promise<ReportBody> {
     const kernel = await this.driver.report();
+    const inverse = await this.o.inverse?.holdings();
     // seq is taken after the driver answered, right before publishing, so it rises in publish order.
     return inverse ? { seq: this.seq++, reason, kernel, inverse } : { seq: this.seq++, reason, kernel };
   }
 
   private publish(hostId: number, body: ReportBody): boolean {
     try {
-    const inverse = await this.o.inverse?.holdings();
       this.o.bus.publish(Subjects.device.report, { hostId }, body, { hostId });
       return true;
     } catch (e) {
