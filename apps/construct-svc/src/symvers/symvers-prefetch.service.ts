@@ -36,7 +36,9 @@ export class SymversPrefetchService implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     if (!this.config.SYMVERS_PREFETCH) return;
-    const queue = QueueGroups.construct;
+    // A queue group of its own: one NATS queue group delivers each event to one subscription, and
+    // build catch-up (same process) must see every host event too.
+    const queue = `${QueueGroups.construct}-symvers`;
     const prefetch = ({ env }: { env: { body: { hostId: number; middleboxType?: string | null } } }) => {
       if (env.body.middleboxType) return;
       this.batcher.add(env.body.hostId).catch((e) => this.log.warn({ hostId: env.body.hostId, err: (e as Error).message }, 'symvers prefetch failed'));
