@@ -4,11 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { ComposeService, interpolate, readCompose } from './support/compose';
-import { readStages } from './support/dockerfile';
+import { dockerignore, readStages } from './support/dockerfile';
 import { newKeys } from './support/kustomize';
 import { REPO, SERVICES } from './support/repo';
 
@@ -44,6 +44,14 @@ function buildLayout(root: string): void {
   const npmCi = stages.find((s) => s.name === 'deps')!.instructions.find((i) => i.op === 'RUN')!.args.split('&&')[0].trim().split(/\s+/);
   expect(npmCi.slice(0, 3)).toEqual(['npm', 'ci', '--omit=dev']);
   execFileSync('npm', [...npmCi.slice(1), '--prefer-offline'], { cwd: deps, stdio: 'pipe', timeout: 300_000 });
+  // What reaches the image: the context less .dockerignore; from dist/, what was compiled from
+  // such sources, less the test files the build stage deletes.
+  const ignored = dockerignore();
+  const inContext = (path: string) => !ignored(relative(REPO, path));
+  const builtFromContext = (path: string) => {
+    const rel = relative(join(REPO, 'dist'), path);
+    return !/-spec\.js(\.map)?$|\.spec\.js(\.map)?$/.test(rel) && !ignored(rel.replace(/\.js(\.map)?$/, '.ts'));
+  };
   for (const { op, args } of stages.find((s) => s.name === 'app')!.instructions.filter((i) => i.op === 'COPY')) {
     const parts = args.split(/\s+/);
     const from = parts[0].startsWith('--from=') ? parts.shift()!.slice('--from='.length) : undefined;
@@ -52,7 +60,8 @@ function buildLayout(root: string): void {
       const source = from === 'deps' ? src.replace(/^\/app\//, `${deps}/`) : from === 'build' ? src.replace(/^\/src\//, `${REPO}/`) : join(REPO, src);
       if (!existsSync(source)) throw new Error(`${op} ${args}: ${source} does not exist`);
       mkdirSync(dirname(dest), { recursive: true });
-      cpSync(source, dest, { recursive: true, verbatimSymlinks: true });
+      const filter = from === 'deps' ? undefined : from === 'build' ? builtFromContext : inContext;
+      cpSync(source, dest, { recursive: true, verbatimSymlinks: true, filter });
     }
   }
 }

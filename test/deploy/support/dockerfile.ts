@@ -35,15 +35,28 @@ export function userOf(stages: Stage[], target: string): string {
   return stages.some((s) => s.name === stage.from) ? userOf(stages, stage.from) : 'root';
 }
 
-/** Whether .dockerignore keeps a path out of the build context (patterns in order, `!` re-includes). */
-export function ignoredByDockerignore(path: string, file = join(REPO, '.dockerignore')): boolean {
-  const patterns = readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  let ignored = false;
-  for (const p of patterns) {
-    const negate = p.startsWith('!');
-    const glob = (negate ? p.slice(1) : p).replace(/\/$/, '');
-    const re = new RegExp(`^${glob.split('/').map((seg) => (seg === '**' ? '.*' : seg.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]'))).join('/').replace(/\.\*\//g, '(.*/)?')}(/.*)?$`);
-    if (re.test(path)) ignored = !negate;
-  }
-  return ignored;
+/**
+ * Whether .dockerignore keeps a path (relative to the context) out of the build context:
+ * patterns in order, `**` for any directories, `!` re-includes, a match covers what is below.
+ */
+export function dockerignore(file = join(REPO, '.dockerignore')): (path: string) => boolean {
+  const rules = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((p) => {
+      const negate = p.startsWith('!');
+      const glob = (negate ? p.slice(1) : p).replace(/\/$/, '');
+      const body = glob
+        .split('/')
+        .map((seg) => (seg === '**' ? '.*' : seg.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')))
+        .join('/')
+        .replace(/\.\*\//g, '(.*/)?');
+      return { negate, re: new RegExp(`^${body}(/.*)?$`) };
+    });
+  return (path) => rules.reduce((ignored, r) => (r.re.test(path) ? !r.negate : ignored), false);
+}
+
+export function ignoredByDockerignore(path: string): boolean {
+  return dockerignore()(path);
 }
