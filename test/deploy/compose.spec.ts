@@ -210,6 +210,8 @@ describe('deploy/Dockerfile', () => {
     expect(ignoredByDockerignore('apps/dca/node_modules')).toBe(true);
     expect(ignoredByDockerignore('apps/dca/src/agent/agent.spec.ts')).toBe(true);
     expect(ignoredByDockerignore('deploy/compose.yaml')).toBe(true);
+    expect(ignoredByDockerignore('modules/broken/broken.c')).toBe(true);
+    expect(ignoredByDockerignore('modules/dns-tag/module.json')).toBe(false);
   });
 });
 

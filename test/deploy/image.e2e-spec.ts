@@ -141,7 +141,9 @@ describe('the image (deploy/Dockerfile app stage) runs the compose stack', () =>
     rmSync(dirname(root), { recursive: true, force: true });
   });
 
-  it('holds production dependencies only', () => {
+  it('holds production dependencies only, and the catalog without its test fixture', () => {
+    expect(existsSync(join(root, 'modules', 'dns-tag', 'module.json'))).toBe(true);
+    expect(existsSync(join(root, 'modules', 'broken'))).toBe(false);
     expect(existsSync(join(root, 'node_modules', '@nestjs', 'core'))).toBe(true);
     for (const dev of ['jest', 'typescript', '@swc/core', 'nx', 'kubernetes-models']) expect([dev, existsSync(join(root, 'node_modules', dev))]).toEqual([dev, false]);
   });
