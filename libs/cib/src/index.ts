@@ -13,3 +13,4 @@ export * from './repositories/symvers.repository';
 export * from './repositories/lifecycle.repository';
 export * from './repositories/device-work.repository';
 export * from './repositories/middlebox.repository';
+export * from './repositories/security.repository';

@@ -17,5 +17,6 @@ export * from './schemas/keys.schema';
 export * from './nats/artifact-store';
 export * from './artifact';
 export * from './schemas/lifecycle.schema';
-export * from './schemas/middlebox.schema';
 export * from './security';
+export * from './schemas/middlebox.schema';
+export * from './schemas/security.schema';

@@ -40,6 +40,7 @@ import {
   ToggleCommand,
 } from './schemas/lifecycle.schema';
 import { KeysGetBody, KeysIssueBody, KeysReply, KeysRewrapReply } from './schemas/keys.schema';
+import { ChallengeAnswer, ChallengeCommand, ChallengeFailedBody } from './schemas/security.schema';
 import {
   InverseInstallCommand,
   InverseLinkBody,
@@ -116,6 +117,8 @@ export const Subjects = {
       timeoutMs: 15_000,
     }),
     inverseRemove: defineRequest<HostParams, typeof InverseRemoveCommand, typeof InverseResult>({ type: 'dca.cmd.inverse.remove', subject: 'nco.dev.{hostId}.cmd.inverse.remove', body: InverseRemoveCommand, reply: InverseResult }),
+    /** Security challenge of one module (docs/security.md); security-svc sends it, the module's key answers. */
+    challenge: defineRequest<HostParams, typeof ChallengeCommand, typeof ChallengeAnswer>({ type: 'dca.cmd.challenge', subject: 'nco.dev.{hostId}.cmd.challenge', body: ChallengeCommand, reply: ChallengeAnswer }),
     incident: defineEvent<HostParams, typeof DeviceIncident>({
       type: 'dca.incident',
       subject: 'nco.dev.{hostId}.evt.incident',
@@ -178,6 +181,8 @@ export const Subjects = {
     buildFailed: defineEvent({ type: 'build.failed', subject: 'nco.evt.build.failed', body: BuildEventBody }),
     /** Pending device work was written (kinds listed): dispatchers of those kinds look for it now. */
     pendingWork: defineEvent({ type: 'pending.work', subject: 'nco.evt.pending.work', body: z.object({ kinds: z.array(z.string()), hostIds: z.array(z.number()).max(100_000).optional() }) }),
+    /** A deployment failed its security challenge; its revoke is pending (security-svc). */
+    challengeFailed: defineEvent({ type: 'security.challenge.failed', subject: 'nco.evt.security.challenge.failed', body: ChallengeFailedBody }),
     operationProgress: defineEvent({ type: 'operation.progress', subject: 'nco.evt.operation.progress', body: OperationProgressBody }),
   },
 } as const;

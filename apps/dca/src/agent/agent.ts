@@ -1,6 +1,7 @@
 import {
   BodyOf,
   BusLogger,
+  ChallengeCommand,
   CheckinBody,
   CheckinReply,
   isNcoError,
@@ -210,6 +211,11 @@ export class Agent<D extends Driver = Driver> {
   async answerChallenge(moduleId: number, iv: Buffer, msg: Buffer): Promise<ChallengeAnswer> {
     if (!this.driver.challenge) throw new DriverError(`the ${this.driver.kind} driver cannot answer challenges`, 'unavailable');
     return this.driver.challenge(moduleId, iv, msg);
+  }
+
+  /** The `challenge` command: hex on the wire, bytes to the core; a wrong size is the core's refusal to answer. */
+  challenge(cmd: ChallengeCommand): Promise<ChallengeAnswer> {
+    return this.answerChallenge(cmd.id, Buffer.from(cmd.iv, 'hex'), Buffer.from(cmd.msg, 'hex'));
   }
 
   /** The core's answer as it is (Result 0 = refused); a change report follows a success. */

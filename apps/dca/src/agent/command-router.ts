@@ -10,6 +10,7 @@ import {
   RequestContract,
   Subjects,
 } from '@nco/events';
+import type { ChallengeCommand } from '@nco/events';
 import { Msg } from 'nats';
 import { DriverError } from '../driver/driver';
 import { CommandGuard, SecurityRefusal } from '../security/command-guard';
@@ -30,6 +31,7 @@ const COMMANDS: Record<string, Command> = {
   priority: { contract: Subjects.device.priority, run: (agent, body) => agent.setPriority(body as PriorityCommandBody) },
   deprecate: { contract: Subjects.device.deprecate, run: (agent, body) => agent.deprecate(body as ModuleCommandBody) },
   revoke: { contract: Subjects.device.revoke, run: (agent, body) => agent.revoke(body as ModuleCommandBody) },
+  challenge: { contract: Subjects.device.challenge, run: (agent, body) => agent.challenge(body as ChallengeCommand) },
   ...INVERSE_COMMANDS,
 };
 

@@ -514,7 +514,7 @@ export class DeviceWorkRepository {
                AS t(host_id, module_id, reason, operation_id, module, asked_at)
            ),
            src AS (
-             SELECT t.*, CASE WHEN o.kind = 'rotate' THEN 'rotate' ELSE 'operator' END AS source
+             SELECT t.*, CASE WHEN o.kind = 'rotate' THEN 'rotate' WHEN o.params->>'source' = 'challenge' THEN 'challenge' ELSE 'operator' END AS source
              FROM t LEFT JOIN operations o ON o.id = t.operation_id
            ),
            del AS (

@@ -1,3 +1,4 @@
 export * from './signing-keys';
 export * from './nonce-cache';
 export * from './command-signing';
+export * from './challenge';

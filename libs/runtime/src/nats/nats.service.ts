@@ -56,7 +56,7 @@ export class NatsService implements OnModuleInit, BeforeApplicationShutdown {
     this.busInstance = new NatsBus(nc, this.log);
     const key = loadSigningKey(this.config);
     if (key) this.busInstance.signer = new CommandSigner(key);
-    else this.log.warn('no NCO_SIGNING_KEY: device commands go out unsigned, and devices that pin NCO keys refuse them');
+    else this.log.info('no NCO_SIGNING_KEY: device commands this service sends go out unsigned (devices that pin NCO keys refuse them)');
     await ensureStreams(nc, this.log);
     this.readiness.register('nats', async () => {
       if (nc.isClosed()) throw new Error('connection closed');
