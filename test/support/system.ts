@@ -45,6 +45,8 @@ export class TestSystem {
   readonly env: Record<string, string>;
   /** The NCO command-signing key of this system (fleets trust its public half). */
   readonly signingKey?: GeneratedSigningKey;
+  /** Bootstrap token of this system's orchestrator; fleets prove it unless a test says otherwise. */
+  readonly enrollToken = randomBytes(18).toString('base64url');
 
   constructor(private readonly o: SystemOptions = {}) {
     this.env = {};
@@ -67,6 +69,7 @@ export class TestSystem {
       LIVENESS_SWEEP_MS: String(Math.max(100, Math.floor(interval / 2))),
       NCO_KEK: randomBytes(32).toString('base64'),
       ...(this.signingKey ? { NCO_SIGNING_KEY: this.signingKey.privateSpec } : {}),
+      NCO_ENROLL_TOKEN: this.enrollToken,
       ...this.o.env,
     });
     for (const def of services) this.services.push(await createService(def, this.env));
@@ -77,7 +80,7 @@ export class TestSystem {
 
   async fleet(
     size: number,
-    opts: { middleboxes?: Record<string, number>; release?: string; macPrefix?: string; guard?: FleetOptions['guard'] } = {},
+    opts: { middleboxes?: Record<string, number>; release?: string; macPrefix?: string } & Pick<FleetOptions, 'guard' | 'identitySeed' | 'enrollToken' | 'backoff'> = {},
   ): Promise<Fleet> {
     const fleet = new Fleet({
       nats: { servers: this.nats.url, name: `fleet-${this.fleets.length}` },
@@ -86,6 +89,10 @@ export class TestSystem {
       macPrefix: opts.macPrefix ?? `02:${(this.fleets.length + 16).toString(16)}:00`,
       middleboxes: opts.middleboxes,
       guard: opts.guard ?? this.guard(),
+      // Enrolled at first check-in with the system's bootstrap token.
+      identitySeed: opts.identitySeed ?? randomBytes(32),
+      enrollToken: 'enrollToken' in opts ? opts.enrollToken : this.enrollToken,
+      backoff: opts.backoff,
       logger: pino({ level: process.env.TEST_LOG_LEVEL || 'silent' }),
     });
     this.fleets.push(fleet);

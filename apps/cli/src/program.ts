@@ -9,6 +9,7 @@ import { labelCommand } from './commands/label.command';
 import { modulesCommand } from './commands/modules.command';
 import { operationsCommand, statusCommand } from './commands/status.command';
 import { inverseCommand, middleboxesCommand } from './commands/middlebox.command';
+import { devicesCommand } from './commands/devices.command';
 import { CliContext, processContext } from './context';
 import { describeError, ExitCode } from './errors';
 import { DEFAULT_NATS_URL } from './settings';
@@ -43,7 +44,7 @@ Exit codes: 0 ok, 1 the command failed (the NCO answered with an error, NATS unr
     hostsCommand, labelCommand, modulesCommand,
     deployCommand, toggleCommand, priorityCommand, deprecateCommand, revokeCommand, rotateCommand,
     statusCommand, operationsCommand, watchCommand,
-    catalogCommand, buildsCommand, middleboxesCommand, inverseCommand,
+    catalogCommand, buildsCommand, middleboxesCommand, inverseCommand, devicesCommand,
   ];
   for (const make of commands) {
     const cmd = make(ctx);

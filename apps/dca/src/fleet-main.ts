@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Fleet } from './fleet/fleet';
 import { FleetConfig, FleetSettings } from './fleet/fleet.settings';
 import { exitOnConfigError, onShutdown } from './process';
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
     checkinConcurrency: config.FLEET_CHECKIN_CONCURRENCY,
     symversFile: config.FLEET_SYMVERS_FILE,
     guard,
+    identitySeed: identitySeed(config, logger),
+    enrollToken: config.DCA_ENROLL_TOKEN,
     logger,
   });
   onShutdown(logger, () => fleet.stop());
@@ -39,6 +42,13 @@ async function main(): Promise<void> {
   if (fleet.checkedIn === fleet.devices.length) {
     logger.info({ devices: fleet.devices.length, ms: Date.now() - startedAt, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) }, 'all devices checked in');
   }
+}
+
+/** The identity seed: FLEET_IDENTITY_SEED, else a fresh one (identities then change at every start: development only). */
+function identitySeed(config: FleetConfig, logger: { warn: (o: object, m: string) => void }): Buffer {
+  if (config.FLEET_IDENTITY_SEED) return Buffer.from(config.FLEET_IDENTITY_SEED, /^[0-9a-f]+$/i.test(config.FLEET_IDENTITY_SEED) ? 'hex' : 'base64');
+  logger.warn({}, 'FLEET_IDENTITY_SEED not set: devices get new identities at every start, and an NCO that enrolled the old ones refuses them');
+  return randomBytes(32);
 }
 
 main().catch((e) => exitOnConfigError('dca-fleet', e));

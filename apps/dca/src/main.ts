@@ -7,6 +7,7 @@ import { InverseKeeper } from './middlebox/inverse-keeper';
 import { DirInverseStore } from './middlebox/inverse-store';
 import { exitOnConfigError, onShutdown } from './process';
 import { createLogger } from './runtime';
+import { loadOrCreateIdentity } from './security/identity';
 import { commandGuardFrom } from './security/settings';
 import { DcaConfig, loadDcaConfig } from './settings';
 
@@ -45,6 +46,8 @@ async function main(): Promise<void> {
     { servers: config.NATS_URL, name: `dca-${config.DCA_MAC}`, user: config.NATS_USER, pass: config.NATS_PASS, token: config.NATS_TOKEN },
     logger.child({ component: 'nats' }),
   );
+  const identity = await loadOrCreateIdentity(config.DCA_STATE_DIR);
+  logger[identity.created ? 'warn' : 'info']({ fingerprint: identity.keys.fingerprint }, identity.created ? 'created a new device identity' : 'device identity loaded');
   const bus = new NatsBus(nc, logger);
   const runtime = new SoloRuntime(bus, logger, guard);
   const agent = new Agent({
@@ -53,6 +56,8 @@ async function main(): Promise<void> {
     runtime,
     logger,
     identity: { mac: config.DCA_MAC, release: config.DCA_RELEASE, ip: config.DCA_IP, middleboxType: config.DCA_MIDDLEBOX_TYPE },
+    keys: identity.keys,
+    enrollToken: config.DCA_ENROLL_TOKEN,
     inverse: config.DCA_MIDDLEBOX_TYPE ? new InverseKeeper(new DirInverseStore(config.DCA_INVERSE_DIR), logger.child({ component: 'inverse' })) : undefined,
   });
   onShutdown(logger, async () => {

@@ -11,6 +11,12 @@ export const OrchestratorSettings = serviceSettings(3001).extend({
   CHECKIN_BATCH_WAIT_MS: env.int(0, 1000).default(5),
   /** How often running rotations are advanced. */
   ROTATE_TICK_MS: env.int(50, 600_000).default(1000),
+  /** Device identity at check-in (docs/security.md): `optional` accepts DCAs without one (unless their MAC enrolled one); `required` refuses them. */
+  DEVICE_IDENTITY: z.enum(['optional', 'required']).default('optional'),
+  /** Bootstrap token: a DCA proving it (DCA_ENROLL_TOKEN) is approved at its first check-in; without it an operator approves. */
+  NCO_ENROLL_TOKEN: z.string().min(16).optional(),
+  /** A signed check-in must be issued within this many ms of the NCO's clock. */
+  CHECKIN_MAX_SKEW_MS: env.int(1000, 3_600_000).default(300_000),
 });
 
 export type OrchestratorConfig = z.infer<typeof OrchestratorSettings>;

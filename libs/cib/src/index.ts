@@ -14,3 +14,4 @@ export * from './repositories/lifecycle.repository';
 export * from './repositories/device-work.repository';
 export * from './repositories/middlebox.repository';
 export * from './repositories/security.repository';
+export * from './repositories/device.repository';

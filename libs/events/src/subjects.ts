@@ -40,7 +40,7 @@ import {
   ToggleCommand,
 } from './schemas/lifecycle.schema';
 import { KeysGetBody, KeysIssueBody, KeysReply, KeysRewrapReply } from './schemas/keys.schema';
-import { ChallengeAnswer, ChallengeCommand, ChallengeFailedBody } from './schemas/security.schema';
+import { ChallengeAnswer, ChallengeCommand, ChallengeFailedBody, DeviceChangeReply, DeviceSelectBody, DevicesListBody, DevicesListReply } from './schemas/security.schema';
 import {
   InverseInstallCommand,
   InverseLinkBody,
@@ -151,6 +151,9 @@ export const Subjects = {
       timeoutMs: 30_000,
     }),
     buildsList: defineRequest({ type: 'nco.cmd.builds.list', subject: 'nco.cmd.builds.list', body: BuildsListBody, reply: BuildsListReply }),
+    devicesList: defineRequest({ type: 'nco.cmd.devices.list', subject: 'nco.cmd.devices.list', body: DevicesListBody, reply: DevicesListReply, maxBytes: 1024 * 1024 }),
+    devicesApprove: defineRequest({ type: 'nco.cmd.devices.approve', subject: 'nco.cmd.devices.approve', body: DeviceSelectBody, reply: DeviceChangeReply }),
+    devicesRevoke: defineRequest({ type: 'nco.cmd.devices.revoke', subject: 'nco.cmd.devices.revoke', body: DeviceSelectBody, reply: DeviceChangeReply }),
     keysRewrap: defineRequest({ type: 'nco.cmd.keys.rewrap', subject: 'nco.cmd.keys.rewrap', body: EmptyBody, reply: KeysRewrapReply, timeoutMs: 120_000 }),
     deploy: defineRequest({ type: 'nco.cmd.deploy', subject: 'nco.cmd.deploy', body: DeployBody, reply: OperationAccepted, maxBytes: 1024 * 1024, timeoutMs: 30_000 }),
     rotate: defineRequest({ type: 'nco.cmd.rotate', subject: 'nco.cmd.rotate', body: RotateBody, reply: OperationAccepted, maxBytes: 1024 * 1024, timeoutMs: 30_000 }),

@@ -11,6 +11,7 @@ import {
   ReportBody,
   Subjects,
 } from '@nco/events';
+import { DeviceKeys, enrollmentProof, EnvelopeSignHook, signDeviceEnvelope } from '@nco/events';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { ChallengeAnswer, CommandResult, Driver, DriverError } from '../driver/driver';
@@ -47,6 +48,10 @@ export interface AgentOptions<D extends Driver = Driver> {
   inverse?: InverseKeeper;
   runtime: AgentRuntime;
   logger: BusLogger;
+  /** The device's identity keys (docs/security.md): check-ins, reports and answers are signed with them. */
+  keys?: DeviceKeys;
+  /** Bootstrap token: proven (never sent) at check-in so the NCO approves this device at once. */
+  enrollToken?: string;
   backoff?: Partial<BackoffOptions>;
   /** Log failed check-in attempts at debug level (a fleet logs one summary instead of thousands). */
   quiet?: boolean;
@@ -77,11 +82,14 @@ export class Agent<D extends Driver = Driver> {
   private started?: Promise<void>;
   private recheck?: Promise<void>;
   private readonly backoff: BackoffOptions;
+  private readonly signHook?: EnvelopeSignHook;
   /** Lifecycle commands run one at a time per device, in arrival order. */
   private lifecycle: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: AgentOptions<D>) {
     this.driver = o.driver;
+    const keys = o.keys;
+    this.signHook = keys ? (env, subject) => void signDeviceEnvelope(env, subject, keys) : undefined;
     this.backoff = { ...DEFAULT_BACKOFF, ...o.backoff };
   }
 
@@ -91,6 +99,11 @@ export class Agent<D extends Driver = Driver> {
 
   get identity(): Readonly<AgentIdentity> {
     return this.o.identity;
+  }
+
+  /** Signs what this device sends with its identity key (undefined: the device has none). */
+  get sign(): EnvelopeSignHook | undefined {
+    return this.signHook;
   }
 
   get inverse(): InverseKeeper | undefined {
@@ -248,7 +261,7 @@ export class Agent<D extends Driver = Driver> {
 
   private publish(hostId: number, body: ReportBody): boolean {
     try {
-      this.o.bus.publish(Subjects.device.report, { hostId }, body, { hostId });
+      this.o.bus.publish(Subjects.device.report, { hostId }, body, { hostId, sign: this.sign });
       return true;
     } catch (e) {
       this.o.logger.warn({ hostId, seq: body.seq, err: (e as Error).message }, 'report not published; the next one retries');
@@ -261,6 +274,11 @@ export class Agent<D extends Driver = Driver> {
     const body: CheckinBody = { mac, release, agent: { version: AGENT_VERSION, driver: this.driver.kind } };
     if (ip) body.ip = ip;
     if (middleboxType) body.middleboxType = middleboxType;
+    const keys = this.o.keys;
+    if (keys) {
+      body.identity = { signKey: keys.signPublic, encKey: keys.encPublic };
+      if (this.o.enrollToken) body.identity.enrollProof = enrollmentProof(this.o.enrollToken, keys.signPublic);
+    }
     return body;
   }
 
@@ -270,7 +288,7 @@ export class Agent<D extends Driver = Driver> {
     const log = this.o.logger;
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
-        const reply = await this.o.runtime.limit(() => this.o.bus.request(Subjects.device.checkin, undefined, body));
+        const reply = await this.o.runtime.limit(() => this.o.bus.request(Subjects.device.checkin, undefined, body, { sign: this.sign }));
         this.lastCheckinError = undefined;
         return signal.aborted ? undefined : reply;
       } catch (e) {

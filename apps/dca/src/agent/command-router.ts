@@ -2,6 +2,7 @@ import {
   BusLogger,
   decodeEnvelope,
   encode,
+  Envelope,
   ERROR_TYPE,
   isNcoError,
   makeEnvelope,
@@ -97,25 +98,28 @@ export class CommandRouter {
         throw new NcoError('invalid_request', `command is meant for host ${env.hostId}, not ${hostId}`);
       }
       const result = await command.run(agent, env.body);
-      this.respond(msg, makeEnvelope(command.contract.replyType, result, { operationId: env.operationId, hostId }));
+      this.respond(msg, makeEnvelope(command.contract.replyType, result, { operationId: env.operationId, hostId }), agent);
     } catch (e) {
       const err = toNcoError(e);
       if (err.code === 'internal') this.log.error({ hostId, subject: msg.subject, err: e }, 'command failed');
       else this.log.warn({ hostId, subject: msg.subject, err: err.message }, 'command refused');
-      this.respond(msg, makeEnvelope(ERROR_TYPE, err.toBody(), { operationId: env.operationId, hostId }));
-      this.incident(hostId, msg.subject, err, env.id);
+      this.respond(msg, makeEnvelope(ERROR_TYPE, err.toBody(), { operationId: env.operationId, hostId }), agent);
+      this.incident(hostId, msg.subject, err, env.id, agent);
     }
   }
 
-  private respond(msg: Msg, env: unknown): void {
-    if (msg.reply) msg.respond(encode(env));
+  /** Answers signed by the device's identity (bound to the command's subject), so the NCO knows who answered. */
+  private respond(msg: Msg, env: Envelope<unknown>, agent: Agent): void {
+    if (!msg.reply) return;
+    agent.sign?.(env, msg.subject);
+    msg.respond(encode(env));
   }
 
-  private incident(hostId: number, subject: string, err: NcoError, messageId?: string): void {
+  private incident(hostId: number, subject: string, err: NcoError, messageId: string | undefined, agent: Agent): void {
     try {
       const kind = err instanceof SecurityRefusal ? err.incidentKind : err.code === 'internal' ? 'command_failed' : 'command_refused';
       const body = { kind, reason: err.message.slice(0, 2048), subject, messageId };
-      this.bus.publish(Subjects.device.incident, { hostId }, body, { hostId });
+      this.bus.publish(Subjects.device.incident, { hostId }, body, { hostId, sign: agent.sign });
     } catch (e) {
       this.log.warn({ hostId, err: (e as Error).message }, 'incident not published');
     }

@@ -29,6 +29,8 @@ export const FleetSettings = LoggingSettings.extend(NatsSettings.shape).extend(D
   /** Keeps each device's simulated kernel state in a JSON file here, so it survives a restart. */
   FLEET_STATE_DIR: z.string().min(1).optional(),
   FLEET_CHECKIN_CONCURRENCY: count(1, 10_000).default(500),
+  /** Secret (32+ bytes, base64 or hex) the devices' identity keys are derived from, with their MACs (docs/security.md). */
+  FLEET_IDENTITY_SEED: z.string().min(32).optional(),
   /** Module.symvers every simulated core hands to construct (relative to the working directory). */
   FLEET_SYMVERS_FILE: z.string().min(1).default(DEFAULT_SYMVERS_FILE),
 });

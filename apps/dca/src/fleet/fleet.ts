@@ -1,4 +1,4 @@
-import { connectNats, ConnectSettings, NatsBus } from '@nco/events';
+import { connectNats, ConnectSettings, deriveDeviceKeys, NatsBus } from '@nco/events';
 import { join } from 'node:path';
 import { Logger } from 'pino';
 import { Agent, ReportReason } from '../agent/agent';
@@ -36,6 +36,10 @@ export interface FleetOptions {
   progressEveryMs?: number;
   /** Command checks (signature, host, freshness, replay); without one the fleet accepts unsigned commands. */
   guard?: CommandGuard;
+  /** Device identities derived from this secret and each MAC (stable across restarts, no key files); none when absent. */
+  identitySeed?: Buffer;
+  /** Bootstrap token every device proves at check-in (the NCO's NCO_ENROLL_TOKEN). */
+  enrollToken?: string;
 }
 
 /**
@@ -126,6 +130,8 @@ export class Fleet {
           bus: this.bus as NatsBus,
           driver,
           identity: { mac, release: this.o.release, middleboxType: kinds[i] },
+          keys: this.o.identitySeed ? deriveDeviceKeys(this.o.identitySeed, mac) : undefined,
+          enrollToken: this.o.enrollToken,
           // Middleboxes keep inverse modules in memory (tests can make writes fail), or in a folder beside the state.
           inverse: kinds[i] ? new InverseKeeper(this.o.stateDir ? new DirInverseStore(join(this.o.stateDir, `${mac.replace(/:/g, '')}-inverse`)) : new MemoryInverseStore()) : undefined,
           runtime: this.runtime as FleetRuntime,

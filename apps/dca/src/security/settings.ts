@@ -14,6 +14,8 @@ export const DcaSecuritySettings = z.object({
   DCA_COMMAND_WINDOW_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
   /** Nonces remembered for replay detection: at least the commands a device (or fleet) gets per window. */
   DCA_REPLAY_CACHE_SIZE: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
+  /** Bootstrap token shared with the NCO (NCO_ENROLL_TOKEN): proven at the first check-in, so no operator approval is needed. */
+  DCA_ENROLL_TOKEN: z.string().min(16).optional(),
 });
 export type DcaSecurityConfig = z.infer<typeof DcaSecuritySettings>;
 

@@ -8,6 +8,7 @@ import { MonitorConfig } from '../settings';
 import { BatchCollector } from './batch-collector';
 import { readReport, Report } from './report-batch';
 import { ReconcileService } from './reconcile.service';
+import { ReportIdentity } from './report-identity';
 
 interface Item {
   msg: JsMsg;
@@ -32,6 +33,7 @@ export class ReportConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly nats: NatsService,
     private readonly reconcile: ReconcileService,
+    private readonly identity: ReportIdentity,
     @Inject(SERVICE_CONFIG) private readonly config: MonitorConfig,
     @Inject(ROOT_LOGGER) root: Logger,
   ) {
@@ -67,7 +69,7 @@ export class ReportConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       for (;;) {
         const msgs = await batches.next(this.config.REPORT_BATCH_SIZE, this.config.REPORT_BATCH_WAIT_MS);
         if (!msgs) break;
-        const items = this.accept(msgs);
+        const items = await this.fromTheirDevices(this.accept(msgs));
         if (!items.length) continue;
         while (this.inFlight.size >= this.config.REPORT_BATCH_CONCURRENCY) await Promise.race(this.inFlight);
         const p = this.apply(items).finally(() => this.inFlight.delete(p));
@@ -92,6 +94,27 @@ export class ReportConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       msg.term(); // no reason text: nats-server before 2.10 ignores a +TERM that carries one
     }
     return items;
+  }
+
+  /** Device identity (docs/security.md): a report not signed by its host's enrolled device is refused like a malformed one. */
+  private async fromTheirDevices(items: Item[]): Promise<Item[]> {
+    if (!items.length) return items;
+    let verdicts: Array<string | undefined>;
+    try {
+      verdicts = await this.identity.check(items.map((i) => ({ hostId: i.report.hostId, subject: i.msg.subject, data: i.msg.data })));
+    } catch (e) {
+      this.log.error({ reports: items.length, err: errText(e) }, 'device identities unavailable; the batch will be delivered again');
+      settle(items, (m) => m.nak(this.config.REPORT_RETRY_DELAY_MS));
+      return [];
+    }
+    return items.filter((item, n) => {
+      const why = verdicts[n];
+      if (!why) return true;
+      this.metrics.refused.inc({ reason: 'wrong_device' });
+      this.log.warn({ hostId: item.report.hostId, subject: item.msg.subject, reason: 'wrong_device', detail: why }, `refused report: ${why}`);
+      item.msg.term();
+      return false;
+    });
   }
 
   /**

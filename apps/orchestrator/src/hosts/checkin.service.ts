@@ -4,6 +4,7 @@ import { CheckinBody, CheckinReply, NcoError, Subjects } from '@nco/events';
 import { MicroBatcher, NatsService, ROOT_LOGGER, SERVICE_CONFIG } from '@nco/runtime';
 import { Logger } from 'pino';
 import { OrchestratorConfig } from '../settings';
+import { DeviceEnrollment } from './device-enrollment';
 import { diffHost, proposeHostId } from './host-id.policy';
 
 type Outcome = CheckinReply | NcoError;
@@ -24,6 +25,7 @@ export class CheckinService {
     private readonly nats: NatsService,
     @Inject(SERVICE_CONFIG) private readonly config: OrchestratorConfig,
     @Inject(ROOT_LOGGER) root: Logger,
+    private readonly enrollment: DeviceEnrollment,
   ) {
     this.log = root.child({ component: 'checkin' });
     this.batcher = new MicroBatcher({
@@ -46,11 +48,13 @@ export class CheckinService {
   private async checkinBatch(items: CheckinBody[]): Promise<Outcome[]> {
     const byMac = new Map<string, CheckinBody>();
     for (const item of items) byMac.set(item.mac, item); // the latest check-in of a MAC wins
-    const results = new Map<string, Outcome>();
-    let todo = [...byMac.values()];
+    // Device identity first: a refused device gets no host row, no event, no host id.
+    const results = new Map<string, Outcome>(await this.enrollment.admit([...byMac.values()]));
+    let todo = [...byMac.values()].filter((b) => !results.has(b.mac));
     for (let attempt = 0; todo.length && attempt < 5; attempt++) {
       const inputs = this.toInputs(todo, results);
       const rows = await this.hosts.checkin(inputs);
+      await this.enrollment.bind(rows.filter((r) => byMac.get(r.mac)?.identity).map((r) => ({ mac: r.mac, hostId: r.hostId })));
       await this.announce(rows, byMac);
       for (const row of rows) {
         results.set(row.mac, { hostId: row.hostId, isNew: row.inserted, reportIntervalMs: this.config.REPORT_INTERVAL_MS });

@@ -1,7 +1,10 @@
 import { Module } from '@nestjs/common';
 import { CheckinHandler } from './checkin.handler';
 import { CheckinService } from './checkin.service';
+import { DeviceEnrollment } from './device-enrollment';
+import { DevicesHandler } from './devices.handler';
+import { DeviceRepository } from '@nco/cib';
 import { HostsQueryHandler } from './hosts-query.handler';
 
-@Module({ providers: [CheckinService, CheckinHandler, HostsQueryHandler] })
+@Module({ providers: [CheckinService, CheckinHandler, HostsQueryHandler, DeviceRepository, DeviceEnrollment, DevicesHandler] })
 export class HostsModule {}

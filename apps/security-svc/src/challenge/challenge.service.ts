@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ChallengeFailure, DueChallenge, SecurityRepository } from '@nco/cib';
-import { ChallengeFailedBody, issueChallenge, isNcoError, judgeChallengeAnswer, Subjects } from '@nco/events';
+import { ChallengeFailure, DeviceRepository, DueChallenge, SecurityRepository } from '@nco/cib';
+import { ChallengeFailedBody, Envelope, issueChallenge, isNcoError, judgeChallengeAnswer, publicKeyFrom, Subjects, verifyDeviceEnvelope } from '@nco/events';
+import { KeyObject } from 'node:crypto';
 import { fleetMetrics, NatsService, ROOT_LOGGER, SERVICE_CONFIG } from '@nco/runtime';
 import { randomUUID } from 'node:crypto';
 import { Logger } from 'pino';
@@ -35,6 +36,7 @@ export class ChallengeService {
 
   constructor(
     private readonly repo: SecurityRepository,
+    private readonly devices: DeviceRepository,
     private readonly keys: KeysService,
     private readonly nats: NatsService,
     @Inject(SERVICE_CONFIG) private readonly config: SecurityConfig,
@@ -62,6 +64,8 @@ export class ChallengeService {
       this.log.error({ keys: keyIds.length, err: (e as Error).message }, 'module keys unavailable; challenges of this batch postponed');
       return due.map((d) => ({ d, result: 'released', reason: 'keys unavailable' }));
     }
+    // Answers must come from the host's enrolled device (docs/security.md): its keys, one query per batch.
+    const enrolled = await this.devices.devicesOfHosts([...new Set(due.map((d) => d.hostId))]);
     const out: Outcome[] = [];
     let next = 0;
     const worker = async () => {
@@ -69,18 +73,24 @@ export class ChallengeService {
         const d = due[next++];
         const key = d.keyId ? keys.get(d.keyId) : undefined;
         // A deployment with no key on record cannot be checked: it was not built by this NCO's construct.
-        out.push(key ? await this.challengeOne(d, key) : { d, result: 'failed', failure: 'refused', reason: 'the module has no key on record, so it cannot answer a challenge' });
+        out.push(key ? await this.challengeOne(d, key, enrolled.get(d.hostId)) : { d, result: 'failed', failure: 'refused', reason: 'the module has no key on record, so it cannot answer a challenge' });
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.config.CHALLENGE_CONCURRENCY, due.length) }, worker));
     return out;
   }
 
-  private async challengeOne(d: DueChallenge, key: Buffer): Promise<Outcome> {
+  private async challengeOne(d: DueChallenge, key: Buffer, device?: { signKey: string; state: string; fingerprint: string }): Promise<Outcome> {
+    if (device && device.state !== 'approved') return { d, result: 'released', reason: `device ${device.fingerprint} is ${device.state}` };
     const { nonce, body } = issueChallenge(key, d.moduleId);
+    const subject = Subjects.device.challenge.subject({ hostId: d.hostId });
     let answer: { IV: string; Response: string };
     try {
-      answer = await this.nats.bus.request(Subjects.device.challenge, { hostId: d.hostId }, body, { hostId: d.hostId, timeoutMs: this.config.CHALLENGE_TIMEOUT_MS });
+      const env = await this.nats.bus.requestEnvelope(Subjects.device.challenge, { hostId: d.hostId }, body, { hostId: d.hostId, timeoutMs: this.config.CHALLENGE_TIMEOUT_MS });
+      if (device && !verifyDeviceEnvelope(env as Envelope<unknown>, subject, this.deviceKey(device.signKey))) {
+        return { d, result: 'failed', failure: 'refused', reason: `the answer is not signed by host ${d.hostId}'s device ${device.fingerprint}` };
+      }
+      answer = env.body;
     } catch (e) {
       if (!isNcoError(e)) return { d, result: 'failed', failure: 'refused', reason: `challenge failed: ${(e as Error).message}` };
       if (e.code === 'unavailable') return { d, result: 'released', reason: e.message }; // nobody listens: offline, not guilty
@@ -92,6 +102,18 @@ export class ChallengeService {
     const verdict = judgeChallengeAnswer(key, nonce, d.moduleId, answer);
     if (verdict.ok) return { d, result: 'passed' };
     return { d, result: 'failed', failure: verdict.failure, reason: verdict.reason };
+  }
+
+  private readonly keyCache = new Map<string, KeyObject>();
+
+  private deviceKey(spki: string): KeyObject {
+    let k = this.keyCache.get(spki);
+    if (!k) {
+      if (this.keyCache.size > 100_000) this.keyCache.clear();
+      k = publicKeyFrom(spki, 'ed25519');
+      this.keyCache.set(spki, k);
+    }
+    return k;
   }
 
   private async settle(outcomes: Outcome[]): Promise<SweepSummary> {

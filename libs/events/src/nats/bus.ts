@@ -15,8 +15,12 @@ export interface ServeOptions {
   subject?: string;
 }
 
+/** Signs an outgoing envelope in place (a device's identity key, docs/security.md). */
+export type EnvelopeSignHook = (env: Envelope<unknown>, subject: string) => void;
+
 export interface RequestOptions extends EnvelopeOptions {
   timeoutMs?: number;
+  sign?: EnvelopeSignHook;
 }
 
 export interface Incoming<B> {
@@ -70,6 +74,7 @@ export class NatsBus {
     const subject = contract.subject(params);
     const env = makeEnvelope(contract.type, body, opts);
     if (this.signer && isDeviceCommand(contract.type)) this.signer.sign(env, subject);
+    opts.sign?.(env, subject);
     let reply: Msg;
     try {
       reply = await this.nc.request(subject, encode(env), { timeout: opts.timeoutMs ?? contract.timeoutMs });
@@ -85,8 +90,11 @@ export class NatsBus {
     return raw as Envelope<ReplyOf<C>>;
   }
 
-  publish<C extends EventContract<any, any>>(contract: C, params: ParamsOf<C>, body: BodyOf<C>, opts: EnvelopeOptions = {}): void {
-    this.nc.publish(contract.subject(params), encode(makeEnvelope(contract.type, body, opts)));
+  publish<C extends EventContract<any, any>>(contract: C, params: ParamsOf<C>, body: BodyOf<C>, opts: EnvelopeOptions & { sign?: EnvelopeSignHook } = {}): void {
+    const subject = contract.subject(params);
+    const env = makeEnvelope(contract.type, body, opts);
+    opts.sign?.(env, subject);
+    this.nc.publish(subject, encode(env));
   }
 
   /** Publishes to a stream and waits for the server's ack; the envelope id de-duplicates retries. */

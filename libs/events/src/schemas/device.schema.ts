@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HostId, ModuleId } from '../envelope';
 import { KernelRelease, MacAddress, MiddleboxType } from './common.schema';
+import { DeviceIdentityClaim } from './security.schema';
 import { InverseHolding } from './middlebox.schema';
 
 /** Kernel core timestamps are seconds since the epoch (fractions allowed). */
@@ -48,6 +49,8 @@ export const CheckinBody = z.object({
       driver: z.enum(['simulated', 'linux']),
     })
     .optional(),
+  /** The device's public keys (docs/security.md); the check-in envelope is then signed with them. */
+  identity: DeviceIdentityClaim.optional(),
 });
 export type CheckinBody = z.infer<typeof CheckinBody>;
 

@@ -29,3 +29,34 @@ export const ChallengeFailedBody = z.object({
   operationId: OperationId,
 });
 export type ChallengeFailedBody = z.infer<typeof ChallengeFailedBody>;
+
+const SpkiB64 = z.string().min(40).max(200).regex(/^[A-Za-z0-9+/=]+$/, 'expected a base64 SPKI public key');
+
+/** What a DCA presents at check-in (docs/security.md): its public keys, and a bootstrap-token proof when it has a token. */
+export const DeviceIdentityClaim = z.object({
+  signKey: SpkiB64,
+  encKey: SpkiB64,
+  /** base64 HMAC-SHA256(bootstrap token, signKey). */
+  enrollProof: z.string().max(100).optional(),
+});
+export type DeviceIdentityClaim = z.infer<typeof DeviceIdentityClaim>;
+
+export const DeviceState = z.enum(['pending', 'approved', 'revoked']);
+
+export const DeviceSummary = z.object({
+  mac: z.string(),
+  hostId: HostId.nullable(),
+  fingerprint: z.string(),
+  state: DeviceState,
+  enrolledBy: z.enum(['token', 'operator']).nullable(),
+  createdAt: z.string(),
+  approvedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+export type DeviceSummary = z.infer<typeof DeviceSummary>;
+
+export const DevicesListBody = z.object({ state: DeviceState.optional(), limit: z.number().int().min(1).max(10_000).default(1000) });
+export const DevicesListReply = z.object({ devices: z.array(DeviceSummary), total: z.number().int() });
+/** A device by MAC or by fingerprint (16 hex digits). */
+export const DeviceSelectBody = z.object({ device: z.string().min(1).max(64), reason: z.string().max(512).optional() });
+export const DeviceChangeReply = z.object({ device: DeviceSummary });

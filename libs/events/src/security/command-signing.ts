@@ -14,10 +14,10 @@ export function isDeviceCommand(type: string): boolean {
  * operation id and a sha256 of the body as serialised. Fields are newline-separated and none of
  * them can hold a newline (schemas), so two different commands never share these bytes.
  */
-export function commandSigningBytes(env: Envelope<unknown>, subject: string, bodyJson: string): Buffer {
+export function commandSigningBytes(env: Envelope<unknown>, subject: string, bodyJson: string, tag = 'nco-cmd/1'): Buffer {
   const bodyHash = createHash('sha256').update(bodyJson).digest('hex');
   return Buffer.from(
-    ['nco-cmd/1', env.type, subject, env.hostId ?? '', env.issuedAt, env.nonce ?? '', env.id, env.operationId ?? '', bodyHash].join('\n'),
+    [tag, env.type, subject, env.hostId ?? '', env.issuedAt, env.nonce ?? '', env.id, env.operationId ?? '', bodyHash].join('\n'),
   );
 }
 

@@ -2,3 +2,5 @@ export * from './signing-keys';
 export * from './nonce-cache';
 export * from './command-signing';
 export * from './challenge';
+export * from './device-keys';
+export * from './device-signing';
