@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, ErrorCode, Events, NatsConnection, Status, Subscription } from 'nats';
@@ -71,10 +71,19 @@ describe('NATS permissions (decentralized JWT auth)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the generated configuration parses (nats-server -t)', () => {
-    const conf = join(dir, 'server.conf');
-    require('node:fs').writeFileSync(conf, `port: 4222\ninclude "auth.conf"\njetstream { store_dir: "${join(dir, 'js')}" }\n`);
-    expect(() => execFileSync(NATS_BIN, ['-t', '-c', conf], { stdio: 'pipe' })).not.toThrow();
+  it('deploy/nats/auth/nats.conf with a generated auth.conf parses (nats-server -t), and not without it', async () => {
+    const deploy = join(__dirname, '../../../../deploy/nats');
+    const copy = join(dir, 'deploy');
+    mkdirSync(join(copy, 'auth'), { recursive: true });
+    copyFileSync(join(deploy, 'nats.conf'), join(copy, 'nats.conf'));
+    copyFileSync(join(deploy, 'auth', 'nats.conf'), join(copy, 'auth', 'nats.conf'));
+    const test = () => {
+      const r = spawnSync(NATS_BIN, ['-t', '-c', join(copy, 'auth', 'nats.conf')], { encoding: 'utf8' });
+      return { status: r.status, said: `${r.stdout}${r.stderr}` };
+    };
+    expect(test()).toEqual({ status: 1, said: expect.stringMatching(/auth\.conf: no such file/) });
+    await initNatsAuthDir(join(copy, 'auth'), { resolverDir: join(copy, 'jwt') });
+    expect(test()).toEqual({ status: 0, said: expect.stringMatching(/configuration file .* is valid/) });
   });
 
   it('without creds nobody gets in', async () => {
