@@ -3,6 +3,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, ErrorCode, Events, NatsConnection, Status, Subscription } from 'nats';
+import { ensureStreams } from '../nats/jetstream';
+import { silentLogger } from '../nats/logger';
+import { Streams } from '../subjects';
 import { NatsServerHandle, pollUntil, startNatsServer } from '../testing';
 import { initNatsAuthDir, issueDeviceInDir, revokeInDir } from './nats-auth-dir';
 import { deviceInboxPrefix } from './nats-permissions';
@@ -152,6 +155,29 @@ describe('NATS permissions (decentralized JWT auth)', () => {
     op.publish('nco.dev.1.cmd.install', te.encode('x'));
     await violation(op, 'publish', 'nco.dev.1.cmd.install');
     expect(errorsOf.get(op)!.filter((e) => e.permissionContext?.subject === 'nco.cmd.hosts.list')).toEqual([]);
+  });
+
+  it('services run JetStream; an operator follows the streams like `nco watch` but cannot change them', async () => {
+    const service = await connectAs(join(dir, 'creds', 'services.creds'));
+    await ensureStreams(service, silentLogger);
+    const a = await connectAs(join(dir, 'devices', '1.creds'), { inboxPrefix: deviceInboxPrefix(1) });
+    a.publish('nco.dev.1.report', te.encode('stored report'));
+    await a.flush();
+
+    const op = await connectAs(join(dir, 'creds', 'operator.creds'));
+    // (Default start: with deliver_policy All, nats.js 2.29's ordered consumer receives nothing from nats-server 2.9.10, auth or not.)
+    const consumer = await op.jetstream().consumers.get(Streams.reports.name, { filterSubjects: 'nco.dev.1.report' });
+    const messages = await consumer.consume();
+    for await (const m of messages) {
+      expect(td.decode(m.data)).toBe('stored report');
+      break;
+    }
+    messages.stop();
+    const jsm = await op.jetstreamManager();
+    // A denied API request gets no answer: the operator's request times out, the stream stays.
+    await expect(jsm.streams.delete(Streams.reports.name)).rejects.toThrow(/timeout|permission/i);
+    await violation(op, 'publish', `$JS.API.STREAM.DELETE.${Streams.reports.name}`);
+    expect((await (await service.jetstreamManager()).streams.info(Streams.reports.name)).state.messages).toBeGreaterThanOrEqual(1);
   });
 
   it('a revoked device is disconnected and refused, the others keep working', async () => {
