@@ -31,6 +31,7 @@ export async function connectCli(s: CliSettings, opts: ConnectOptions = {}): Pro
         user: s.user,
         pass: s.pass,
         token: s.token,
+        credsFile: s.credsFile,
         failFast: true,
         extra: {
           ...(s.timeoutMs !== undefined ? { timeout: Math.min(s.timeoutMs, 10_000) } : {}),
@@ -55,8 +56,9 @@ export async function connectCli(s: CliSettings, opts: ConnectOptions = {}): Pro
 
 export function connectError(e: unknown, url: string): CliError {
   const code = String((e as { code?: string }).code ?? '');
+  if (/creds file/i.test((e as Error).message ?? '')) return new CliError(`NATS_CREDS_FILE: ${(e as Error).message}`);
   if (/AUTHORIZATION_VIOLATION|AUTHENTICATION/i.test(code) || /authorization/i.test((e as Error).message ?? '')) {
-    return new CliError(`NATS at ${url} refused the credentials: check NATS_USER/NATS_PASS or NATS_TOKEN`);
+    return new CliError(`NATS at ${url} refused the credentials: check NATS_USER/NATS_PASS, NATS_TOKEN or NATS_CREDS_FILE`);
   }
   return new CliError(`cannot reach NATS at ${url}: start the system (see README) or set NATS_URL`);
 }

@@ -37,7 +37,7 @@ export function buildProgram(ctx: CliContext = processContext): Command {
     .addHelpText(
       'after',
       `
-Settings: NATS_URL, NATS_USER, NATS_PASS, NATS_TOKEN (environment).
+Settings: NATS_URL, NATS_USER, NATS_PASS, NATS_TOKEN, NATS_CREDS_FILE (environment).
 Exit codes: 0 ok, 1 the command failed (the NCO answered with an error, NATS unreachable), 2 usage.`,
     );
   const commands = [

@@ -19,12 +19,13 @@ export interface CliSettings {
   user?: string;
   pass?: string;
   token?: string;
+  credsFile?: string;
   /** Per request (and for the first connection); undefined = each contract's own timeout. */
   timeoutMs?: number;
 }
 
 /**
- * NATS_URL / NATS_USER / NATS_PASS / NATS_TOKEN from the environment, validated the same way the
+ * NATS_URL / NATS_USER / NATS_PASS / NATS_TOKEN / NATS_CREDS_FILE from the environment, validated the same way the
  * services validate them; `--nats` wins over NATS_URL. A bad value throws a ConfigError naming it.
  */
 export function loadCliSettings(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): CliSettings {
@@ -39,5 +40,5 @@ export function loadCliSettings(opts: GlobalOptions, env: NodeJS.ProcessEnv = pr
     }
     throw e;
   }
-  return { servers: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASS, token: c.NATS_TOKEN, timeoutMs: opts.timeout };
+  return { servers: c.NATS_URL, user: c.NATS_USER, pass: c.NATS_PASS, token: c.NATS_TOKEN, credsFile: c.NATS_CREDS_FILE, timeoutMs: opts.timeout };
 }

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   }
   if (!guard) logger.warn('DCA_ALLOW_UNSIGNED: the fleet accepts unsigned commands (development only)');
   const fleet = new Fleet({
-    nats: { servers: config.NATS_URL, name: `dca-fleet@${process.pid}`, user: config.NATS_USER, pass: config.NATS_PASS, token: config.NATS_TOKEN },
+    nats: { servers: config.NATS_URL, name: `dca-fleet@${process.pid}`, user: config.NATS_USER, pass: config.NATS_PASS, token: config.NATS_TOKEN, credsFile: config.NATS_CREDS_FILE },
     size: config.FLEET_SIZE,
     release: config.FLEET_RELEASE,
     macPrefix: config.FLEET_MAC_PREFIX,

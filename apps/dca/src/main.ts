@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     throw e;
   }
   const nc = await connectNats(
-    { servers: config.NATS_URL, name: `dca-${config.DCA_MAC}`, user: config.NATS_USER, pass: config.NATS_PASS, token: config.NATS_TOKEN },
+    { servers: config.NATS_URL, name: `dca-${config.DCA_MAC}`, user: config.NATS_USER, pass: config.NATS_PASS, token: config.NATS_TOKEN, credsFile: config.NATS_CREDS_FILE },
     logger.child({ component: 'nats' }),
   );
   const identity = await loadOrCreateIdentity(config.DCA_STATE_DIR);

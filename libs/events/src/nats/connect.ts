@@ -1,4 +1,5 @@
 import { connect, ConnectionOptions, Events, NatsConnection } from 'nats';
+import { loadCreds } from './creds';
 import { BusLogger } from './logger';
 
 export interface ConnectSettings {
@@ -7,6 +8,8 @@ export interface ConnectSettings {
   user?: string;
   pass?: string;
   token?: string;
+  /** A `.creds` file (user JWT + seed): JWT auth, and the inbox prefix its permissions allow. */
+  credsFile?: string;
   /** Fail fast instead of waiting for the first connection (the CLI wants this, services do not). */
   failFast?: boolean;
   extra?: Partial<ConnectionOptions>;
@@ -17,12 +20,14 @@ export interface ConnectSettings {
  * reconnect forever, and log each status change, so a NATS restart needs no manual step.
  */
 export async function connectNats(settings: ConnectSettings, log: BusLogger): Promise<NatsConnection> {
+  const creds = settings.credsFile ? loadCreds(settings.credsFile) : undefined;
   const nc = await connect({
     servers: settings.servers,
     name: settings.name,
     user: settings.user,
     pass: settings.pass,
     token: settings.token,
+    ...(creds ? { authenticator: creds.authenticator, inboxPrefix: creds.inboxPrefix } : {}),
     waitOnFirstConnect: !settings.failFast,
     maxReconnectAttempts: settings.failFast ? 0 : -1,
     reconnectTimeWait: 500,

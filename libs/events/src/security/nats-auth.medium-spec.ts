@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, ErrorCode, Events, NatsConnection, Status, Subscription } from 'nats';
+import { connectNats } from '../nats/connect';
 import { ensureStreams } from '../nats/jetstream';
 import { silentLogger } from '../nats/logger';
 import { Streams } from '../subjects';
@@ -119,6 +120,22 @@ describe('NATS permissions (decentralized JWT auth)', () => {
     const answer = await a.request('nco.checkin', te.encode('hello'), { timeout: 3_000 });
     expect(td.decode(answer.data).startsWith(`${deviceInboxPrefix(1)}.`)).toBe(true);
     expect(errorsOf.get(a)).toEqual([]);
+  });
+
+  it('connectNats with NATS creds: a device gets the inbox its JWT allows; a bad file is refused clearly', async () => {
+    const service = await connectAs(join(dir, 'creds', 'services.creds'));
+    const checkins = service.subscribe('nco.checkin');
+    void (async () => {
+      for await (const m of checkins) m.respond(te.encode(m.reply ?? ''));
+    })();
+    await service.flush();
+    const a = await connectNats({ servers: server.url, name: 'device-1', credsFile: join(dir, 'devices', '1.creds'), failFast: true }, silentLogger);
+    open.push(a);
+    expect(td.decode((await a.request('nco.checkin', te.encode('hi'), { timeout: 3_000 })).data)).toMatch(/^_INBOX_1\./);
+
+    writeFileSync(join(dir, 'broken.creds'), 'not creds');
+    await expect(connectNats({ servers: server.url, name: 'x', credsFile: join(dir, 'broken.creds'), failFast: true }, silentLogger)).rejects.toThrow(/broken\.creds: not a NATS creds file/);
+    await expect(connectNats({ servers: server.url, name: 'x', credsFile: join(dir, 'missing.creds'), failFast: true }, silentLogger)).rejects.toThrow(/cannot read NATS creds file/);
   });
 
   it('a device can neither publish nor subscribe as another device', async () => {

@@ -50,6 +50,8 @@ export const NatsSettings = z.object({
   NATS_USER: z.string().optional(),
   NATS_PASS: z.string().optional(),
   NATS_TOKEN: z.string().optional(),
+  /** NATS user creds (JWT + seed) from `npm run nats-auth` (docs/security.md, "NATS permissions"). */
+  NATS_CREDS_FILE: z.string().min(1).optional(),
 });
 
 export const DatabaseSettings = z.object({

@@ -10,6 +10,7 @@ interface NatsConfig {
   NATS_USER?: string;
   NATS_PASS?: string;
   NATS_TOKEN?: string;
+  NATS_CREDS_FILE?: string;
   NCO_SIGNING_KEY?: string;
   NCO_SIGNING_KEY_FILE?: string;
 }
@@ -50,6 +51,7 @@ export class NatsService implements OnModuleInit, BeforeApplicationShutdown {
         user: this.config.NATS_USER,
         pass: this.config.NATS_PASS,
         token: this.config.NATS_TOKEN,
+        credsFile: this.config.NATS_CREDS_FILE,
       },
       this.log,
     );
