@@ -17,6 +17,7 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import { ChallengeAnswer, CommandResult, Driver, DriverError } from '../driver/driver';
 import { AgentRuntime } from './agent-runtime';
 import { backoffDelay, BackoffOptions, DEFAULT_BACKOFF } from './backoff';
+import { openInstallArtifact } from '../security/artifact-open';
 import { checkInstall } from './install-check';
 import type { InverseKeeper } from '../middlebox/inverse-keeper';
 
@@ -188,7 +189,7 @@ export class Agent<D extends Driver = Driver> {
    * `change` report at once.
    */
   async install(cmd: InstallCommandBody): Promise<KernelResult> {
-    const { artifact, info, params } = checkInstall(cmd);
+    const { artifact, info, params } = checkInstall(cmd, openInstallArtifact(cmd, this.hostId, this.o.keys));
     return this.serial(async () => {
       const outcome = await this.driver.install(artifact, { moduleId: cmd.moduleId, params });
       // Never the key: the sha256 names the artifact well enough.

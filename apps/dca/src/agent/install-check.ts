@@ -16,11 +16,12 @@ export interface CheckedInstall {
  * and the module parameters are simple scalars. Throws an NcoError (`invalid_request`) that
  * says what was wrong; nothing on the device has changed by then.
  */
-export function checkInstall(cmd: InstallCommand): CheckedInstall {
-  const artifact = Buffer.from(cmd.artifactBase64, 'base64');
+export function checkInstall(cmd: InstallCommand, opened?: Buffer): CheckedInstall {
+  // `opened`: the artifact the agent decrypted from `sealed` (apps/dca/src/security/artifact-open.ts).
+  const artifact = opened ?? Buffer.from(cmd.artifactBase64 ?? '', 'base64');
   // Buffer.from skips characters that are not base64; only canonical base64 encodes back the same
   // (and this costs a fifth of a regular expression over the text).
-  if (artifact.toString('base64') !== cmd.artifactBase64) throw new NcoError('invalid_request', 'artifactBase64 is not valid base64');
+  if (!opened && artifact.toString('base64') !== cmd.artifactBase64) throw new NcoError('invalid_request', 'artifactBase64 is not valid base64');
   if (artifact.length !== cmd.size) throw new NcoError('invalid_request', `artifact is ${artifact.length} bytes, the command says ${cmd.size}`);
   const sha256 = createHash('sha256').update(artifact).digest('hex');
   if (sha256 !== cmd.sha256) throw new NcoError('invalid_request', `artifact sha256 is ${sha256}, the command says ${cmd.sha256}`);

@@ -1,8 +1,9 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { DeviceWorkRepository } from '@nco/cib';
+import { DeviceRepository, DeviceWorkRepository } from '@nco/cib';
 import { ArtifactStore, QueueGroups } from '@nco/events';
 import { NatsService, ROOT_LOGGER, SERVICE_CONFIG } from '@nco/runtime';
 import { Logger } from 'pino';
+import { ArtifactSealer } from '../install/artifact-sealer';
 import { InstallDelivery } from '../install/install.delivery';
 import { DeployConfig } from '../settings';
 import { CommandDelivery } from './command.delivery';
@@ -19,6 +20,7 @@ export class DeployDispatchService implements OnApplicationBootstrap, BeforeAppl
 
   constructor(
     private readonly work: DeviceWorkRepository,
+    private readonly devices: DeviceRepository,
     private readonly nats: NatsService,
     @Inject(SERVICE_CONFIG) private readonly config: DeployConfig,
     @Inject(ROOT_LOGGER) root: Logger,
@@ -32,7 +34,7 @@ export class DeployDispatchService implements OnApplicationBootstrap, BeforeAppl
     this.dispatcher = new DeviceDispatcher({
       name: 'deploy',
       deliveries: [
-        new InstallDelivery({ work: this.work, bus, artifacts: () => (this.store ??= new ArtifactStore(this.nats.connection)), timeoutMs, log: this.log.child({ component: 'install' }) }),
+        new InstallDelivery({ work: this.work, bus, artifacts: () => (this.store ??= new ArtifactStore(this.nats.connection)), timeoutMs, log: this.log.child({ component: 'install' }), sealer: new ArtifactSealer(this.devices) }),
         new CommandDelivery(['toggle', 'priority'], bus, timeoutMs),
       ],
       work: this.work,

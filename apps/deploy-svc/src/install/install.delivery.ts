@@ -4,6 +4,10 @@ import { Logger } from 'pino';
 import { Delivery } from '../dispatch/dispatcher';
 import { fromError, fromReply, groupBy, Semaphore, WorkOutcome } from '../dispatch/outcome';
 import { artifactSource, checkArtifact, hexKeyOf, stampVariables } from './artifact';
+import { ArtifactSealer, DeviceSealKey } from './artifact-sealer';
+import type { EphemeralKey } from '@nco/events';
+
+type SealTo = { keys: Map<number, DeviceSealKey>; eph?: EphemeralKey };
 
 /** keysGet answers must stay under NATS's 1 MB message limit: ~110 bytes per key. */
 const KEYS_PER_REQUEST = 5_000;
@@ -15,6 +19,8 @@ export interface InstallDeliveryOptions {
   artifacts: () => ArtifactStore;
   timeoutMs: number;
   log: Logger;
+  /** Seals each artifact to its device's enrolled key (docs/security.md); absent: artifacts go in clear. */
+  sealer?: ArtifactSealer;
 }
 
 /**
@@ -43,6 +49,13 @@ export class InstallDelivery implements Delivery {
       else out.push({ row, result: 'refused', cause: 'gone', reason: 'the deployment no longer awaits this install (revoked or failed meanwhile)' });
     }
 
+    let sealTo: SealTo;
+    try {
+      sealTo = this.o.sealer ? await this.o.sealer.keysFor(ready.map((r) => r.row.hostId)) : { keys: new Map() };
+    } catch (e) {
+      for (const { row } of ready) out.push({ row, result: 'transient', error: `device keys unavailable: ${(e as Error).message}` });
+      return out;
+    }
     const stamped = ready.filter((r) => artifactSource(r.p.artifactRef).kind === 'stamp');
     const keys = await this.keysFor(stamped.map((r) => r.p.keyId).filter((k): k is string => !!k));
     const t2 = Date.now();
@@ -72,12 +85,12 @@ export class InstallDelivery implements Delivery {
           continue;
         }
         // Stamped into a scratch buffer: stamp, hash and base64 run without a pause, so one buffer serves every send.
-        sends.push(slots.run(() => this.send(row, p, () => stamper.stamp(stampVariables(p, key), this.scratch(stamper.size)))));
+        sends.push(slots.run(() => this.send(row, p, () => stamper.stamp(stampVariables(p, key), this.scratch(stamper.size)), sealTo)));
       } else {
         sends.push(slots.run(async () => {
           try {
             const stored = await this.o.artifacts().get(source.ref, p.artifactSha256);
-            return await this.send(row, p, () => stored);
+            return await this.send(row, p, () => stored, sealTo);
           } catch (e) {
             return { row, result: 'transient', error: `artifact ${p.artifactRef}: ${(e as Error).message}` } as WorkOutcome;
           }
@@ -93,13 +106,16 @@ export class InstallDelivery implements Delivery {
    * Re-creates the module, checks it against its record and sends it. `bytes` must be
    * synchronous: the scratch buffer it may fill is reused by the next send once this one awaits.
    */
-  private async send(row: ClaimedWork, p: InstallPayload, bytes: () => Buffer): Promise<WorkOutcome> {
+  private async send(row: ClaimedWork, p: InstallPayload, bytes: () => Buffer, sealTo: SealTo): Promise<WorkOutcome> {
     let body: InstallCommand;
     try {
       const artifact = bytes();
       const checked = checkArtifact(artifact, p);
       if ('mismatch' in checked) return { row, result: 'refused', cause: 'artifact', reason: checked.mismatch };
-      body = { moduleId: p.moduleId, size: checked.ok.size, sha256: checked.ok.sha256, artifactBase64: artifact.toString('base64'), params: p.params };
+      const key = sealTo.keys.get(row.hostId);
+      body = key
+        ? { moduleId: p.moduleId, size: checked.ok.size, sha256: checked.ok.sha256, sealed: this.o.sealer!.seal(artifact, key, sealTo.eph!, { hostId: row.hostId, moduleId: p.moduleId, sha256: checked.ok.sha256 }), params: p.params }
+        : { moduleId: p.moduleId, size: checked.ok.size, sha256: checked.ok.sha256, artifactBase64: artifact.toString('base64'), params: p.params };
     } catch (e) {
       // Variables the NCO block refuses will not change by waiting.
       if (isNcoError(e)) return { row, result: 'refused', cause: 'artifact', reason: `cannot re-create the module: ${e.message}` };

@@ -94,13 +94,25 @@ export const OperationsListBody = z.object({ limit: z.number().int().min(1).max(
 export const KernelResult = z.object({ ID: ModuleId, Result: z.union([z.literal(0), z.literal(1)]) });
 export type KernelResult = z.infer<typeof KernelResult>;
 
-export const InstallCommand = z.object({
-  moduleId: ModuleId,
-  size: z.number().int().min(1).max(4 * 1024 * 1024),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  artifactBase64: z.string().max(6 * 1024 * 1024),
-  params: z.record(z.string(), ParamValue),
+/** An artifact encrypted to the target device's enrolled X25519 key (libs/events/src/security/artifact-seal.ts). */
+export const SealedArtifactSchema = z.object({
+  alg: z.literal('x25519-hkdf-sha256-aes256gcm'),
+  epk: z.string().max(128),
+  iv: z.string().max(32),
+  ct: z.string().max(6 * 1024 * 1024),
 });
+export const InstallCommand = z
+  .object({
+    moduleId: ModuleId,
+    size: z.number().int().min(1).max(4 * 1024 * 1024),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    /** The artifact in clear (a device without an enrolled identity), or… */
+    artifactBase64: z.string().max(6 * 1024 * 1024).optional(),
+    /** …sealed to the device (docs/security.md). */
+    sealed: SealedArtifactSchema.optional(),
+    params: z.record(z.string(), ParamValue),
+  })
+  .refine((c) => (c.artifactBase64 === undefined) !== (c.sealed === undefined), 'exactly one of artifactBase64 and sealed');
 export type InstallCommand = z.infer<typeof InstallCommand>;
 export const ToggleCommand = z.object({ moduleId: ModuleId, mode: z.union([z.literal(0), z.literal(1)]) });
 export const PriorityCommand = z.object({ moduleId: ModuleId, priority: z.number().int().min(1).max(65534) });

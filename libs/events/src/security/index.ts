@@ -4,3 +4,4 @@ export * from './command-signing';
 export * from './challenge';
 export * from './device-keys';
 export * from './device-signing';
+export * from './artifact-seal';
