@@ -29,6 +29,8 @@ export interface SystemOptions {
   env?: Record<string, string>;
   /** Services sign device commands and fleets check them (default true); false runs both unsigned. */
   signing?: boolean;
+  /** NATS JWT auth (docs/security.md): the server's auth block, creds for the services (and `bus`) and for fleets. */
+  natsAuth?: { config: string; servicesCreds: string; fleetCreds: string };
 }
 
 /**
@@ -54,7 +56,7 @@ export class TestSystem {
   }
 
   async start(services = ALL_SERVICES): Promise<this> {
-    [this.db, this.nats] = await Promise.all([createTestDatabase(), startNatsServer()]);
+    [this.db, this.nats] = await Promise.all([createTestDatabase(), startNatsServer({ config: this.o.natsAuth?.config })]);
     const interval = this.o.reportIntervalMs ?? 300;
     Object.assign(this.env, {
       DATABASE_URL: this.db.url,
@@ -70,11 +72,12 @@ export class TestSystem {
       NCO_KEK: randomBytes(32).toString('base64'),
       ...(this.signingKey ? { NCO_SIGNING_KEY: this.signingKey.privateSpec } : {}),
       NCO_ENROLL_TOKEN: this.enrollToken,
+      ...(this.o.natsAuth ? { NATS_CREDS_FILE: this.o.natsAuth.servicesCreds } : {}),
       ...this.o.env,
     });
     for (const def of services) this.services.push(await createService(def, this.env));
     // Reconnects like a service would, so tests can restart the server under it.
-    this.bus = new NatsBus(await connectNats({ servers: this.nats.url, name: 'e2e' }, silentLogger), silentLogger);
+    this.bus = new NatsBus(await connectNats({ servers: this.nats.url, name: 'e2e', credsFile: this.o.natsAuth?.servicesCreds }, silentLogger), silentLogger);
     return this;
   }
 
@@ -83,7 +86,7 @@ export class TestSystem {
     opts: { middleboxes?: Record<string, number>; release?: string; macPrefix?: string } & Pick<FleetOptions, 'guard' | 'identitySeed' | 'enrollToken' | 'backoff'> = {},
   ): Promise<Fleet> {
     const fleet = new Fleet({
-      nats: { servers: this.nats.url, name: `fleet-${this.fleets.length}` },
+      nats: { servers: this.nats.url, name: `fleet-${this.fleets.length}`, credsFile: this.o.natsAuth?.fleetCreds },
       size,
       release: opts.release ?? '6.1.0-56-amd64',
       macPrefix: opts.macPrefix ?? `02:${(this.fleets.length + 16).toString(16)}:00`,
