@@ -39,9 +39,14 @@ function sizes(): number[] {
 
 /** Settings of the services (signing key) and of the DCAs (trusted key), or unsigned with --insecure. */
 function securityEnv(): { nco: Record<string, string>; dca: Record<string, string> } {
-  if (process.argv.includes('--insecure')) return { nco: {}, dca: { DCA_ALLOW_UNSIGNED: 'true' } };
+  if (process.argv.includes('--insecure')) return { nco: {}, dca: { DCA_ALLOW_UNSIGNED: 'true', FLEET_IDENTITY: 'off' } };
   const key = generateSigningKey('bench-1');
-  return { nco: { NCO_SIGNING_KEY: key.privateSpec }, dca: { DCA_TRUSTED_KEYS: key.publicSpec } };
+  const token = randomBytes(18).toString('base64url');
+  // Signed commands, device identities enrolled with a bootstrap token, sealed artifacts, signed reports.
+  return {
+    nco: { NCO_SIGNING_KEY: key.privateSpec, NCO_ENROLL_TOKEN: token },
+    dca: { DCA_TRUSTED_KEYS: key.publicSpec, DCA_ENROLL_TOKEN: token, FLEET_IDENTITY_SEED: randomBytes(32).toString('base64') },
+  };
 }
 const SECURITY = securityEnv();
 
@@ -189,7 +194,7 @@ async function dcaRss(release: string): Promise<number> {
   const db = await createTestDatabase('nco_bench');
   const children: ChildProcess[] = [];
   try {
-    const env = { DATABASE_URL: db.url, NATS_URL: nats.url, HTTP_PORT: '0', LOG_LEVEL: 'info', REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379' };
+    const env = { DATABASE_URL: db.url, NATS_URL: nats.url, HTTP_PORT: '0', LOG_LEVEL: 'info', REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379', ...SECURITY.nco };
     children.push(await start('orchestrator', 'dist/apps/orchestrator/src/main.js', env, /"msg":"orchestrator started"/));
     const dca = await start('dca', 'dist/apps/dca/src/main.js', {
       ...env, ...SECURITY.dca, DCA_MAC: '02:fe:00:00:00:01', DCA_RELEASE: release, DCA_STATE_DIR: `/tmp/nco-bench-dca-${process.pid}`,

@@ -316,6 +316,17 @@ function devSigningKey() {
   return { file, trusted: `${kid}:${createPublicKey(priv).export({ format: 'der', type: 'spki' }).toString('base64')}` };
 }
 
+/** A development secret kept per user (the bootstrap token, the fleet's identity seed), created once. */
+function devSecret(name, bytes) {
+  const file = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'nco', name);
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${randomBytes(bytes).toString('base64url')}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
 // ---------------------------------------------------------------------------------------------
 // children
 
@@ -452,7 +463,9 @@ async function main() {
   migrate(base);
   const kek = process.env.NCO_KEK ? undefined : devKek();
   const signing = process.env.NCO_SIGNING_KEY || process.env.NCO_SIGNING_KEY_FILE ? undefined : devSigningKey();
-  const serviceEnv = { ...base, ...(kek ? { NCO_KEK: kek.kek } : {}), ...(signing ? { NCO_SIGNING_KEY_FILE: signing.file } : {}) };
+  // Device identities: the fleet proves a development bootstrap token, so its devices are approved at once.
+  const enrollToken = process.env.NCO_ENROLL_TOKEN || devSecret('dev-enroll-token', 24);
+  const serviceEnv = { ...base, ...(kek ? { NCO_KEK: kek.kek } : {}), ...(signing ? { NCO_SIGNING_KEY_FILE: signing.file } : {}), NCO_ENROLL_TOKEN: enrollToken };
 
   say(`starting ${SERVICES.map((s) => s.name).join(', ')}`);
   SERVICES.forEach((s, i) => startChild(s.name, `dist/apps/${s.name}/src/main.js`, { ...serviceEnv, HTTP_PORT: String(s.port) }, i));
@@ -486,6 +499,8 @@ async function main() {
       // Simulated devices run this machine's kernel flavor, so real kbuild can build for them.
       ...(release && !process.env.FLEET_RELEASE ? { FLEET_RELEASE: release } : {}),
       ...(signing && !process.env.DCA_TRUSTED_KEYS ? { DCA_TRUSTED_KEYS: signing.trusted } : {}),
+      DCA_ENROLL_TOKEN: process.env.DCA_ENROLL_TOKEN || enrollToken,
+      FLEET_IDENTITY_SEED: process.env.FLEET_IDENTITY_SEED || devSecret('dev-fleet-identity-seed', 32),
       ...(opts.middleboxes ? { FLEET_MIDDLEBOXES: opts.middleboxes } : {}),
     }, SERVICES.length);
   }

@@ -10,6 +10,7 @@ import { modulesCommand } from './commands/modules.command';
 import { operationsCommand, statusCommand } from './commands/status.command';
 import { inverseCommand, middleboxesCommand } from './commands/middlebox.command';
 import { devicesCommand } from './commands/devices.command';
+import { keysCommand } from './commands/keys.command';
 import { CliContext, processContext } from './context';
 import { describeError, ExitCode } from './errors';
 import { DEFAULT_NATS_URL } from './settings';
@@ -44,7 +45,7 @@ Exit codes: 0 ok, 1 the command failed (the NCO answered with an error, NATS unr
     hostsCommand, labelCommand, modulesCommand,
     deployCommand, toggleCommand, priorityCommand, deprecateCommand, revokeCommand, rotateCommand,
     statusCommand, operationsCommand, watchCommand,
-    catalogCommand, buildsCommand, middleboxesCommand, inverseCommand, devicesCommand,
+    catalogCommand, buildsCommand, middleboxesCommand, inverseCommand, devicesCommand, keysCommand,
   ];
   for (const make of commands) {
     const cmd = make(ctx);

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     checkinConcurrency: config.FLEET_CHECKIN_CONCURRENCY,
     symversFile: config.FLEET_SYMVERS_FILE,
     guard,
-    identitySeed: identitySeed(config, logger),
+    identitySeed: config.FLEET_IDENTITY === 'on' ? identitySeed(config, logger) : undefined,
     enrollToken: config.DCA_ENROLL_TOKEN,
     logger,
   });

@@ -31,6 +31,8 @@ export const FleetSettings = LoggingSettings.extend(NatsSettings.shape).extend(D
   FLEET_CHECKIN_CONCURRENCY: count(1, 10_000).default(500),
   /** Secret (32+ bytes, base64 or hex) the devices' identity keys are derived from, with their MACs (docs/security.md). */
   FLEET_IDENTITY_SEED: z.string().min(32).optional(),
+  /** `off`: devices without identities (no signed reports, artifacts in clear; only for comparisons and NCOs with DEVICE_IDENTITY=optional). */
+  FLEET_IDENTITY: z.enum(['on', 'off']).default('on'),
   /** Module.symvers every simulated core hands to construct (relative to the working directory). */
   FLEET_SYMVERS_FILE: z.string().min(1).default(DEFAULT_SYMVERS_FILE),
 });
