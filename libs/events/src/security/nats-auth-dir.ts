@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path';
 import { credsAuthenticator, connect } from 'nats';
 import {
+  accountSigner,
   createNatsAuth,
   credsText,
   issueDeviceJwt,
@@ -38,7 +39,7 @@ export function loadNatsAuth(dir: string): NatsAuthState {
   const path = join(dir, NATS_AUTH_STATE_FILE);
   if (!existsSync(path)) throw new Error(`${path} does not exist: run \`npm run nats-auth -- init ${dir}\` first`);
   const s = JSON.parse(readFileSync(path, 'utf8')) as NatsAuthState;
-  if (s.v !== 1 || typeof s.operator !== 'string' || typeof s.accountSigningKey !== 'string') throw new Error(`${path} is not a nats-auth state file`);
+  if (s.v !== 1 || typeof s.operator !== 'string' || typeof s.accountSigningKey !== 'string' || typeof s.operatorSigningKey !== 'string') throw new Error(`${path} is not a nats-auth state file`);
   return { ...s, revocations: s.revocations ?? {}, devices: s.devices ?? {} };
 }
 
@@ -106,7 +107,7 @@ export async function revokeInDir(dir: string, who: string[], opts: { servers?: 
     timeout: 5_000,
   });
   try {
-    await pushAccountJwt(sys, await ncoAccountJwt(next));
+    await pushAccountJwt(sys, await ncoAccountJwt(accountSigner(next), next.revocations));
   } finally {
     await sys.close();
   }

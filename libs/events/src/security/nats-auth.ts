@@ -13,11 +13,13 @@ export interface NatsAuthState {
   v: 1;
   /** Secret seeds (S…): keep this file 0600, never in the repository. */
   operator: string;
+  /** Signs the account JWTs, so the operator's identity key can stay offline (and this one can be rotated). */
+  operatorSigningKey: string;
   systemAccount: string;
   /** The system account's user, which pushes account updates (revocations) to the server. */
   systemUser: string;
   account: string;
-  /** Signs user JWTs, so the account's own key is never needed online (the operator signs account JWTs). */
+  /** Signs user JWTs, so the account's own key is never needed online. */
   accountSigningKey: string;
   /** User public key → unix seconds: JWTs of that key issued at or before are refused. */
   revocations: Record<string, number>;
@@ -35,6 +37,7 @@ export function createNatsAuth(opts: { resolverDir: string }): NatsAuthState {
   return {
     v: 1,
     operator: seedText(createOperator()),
+    operatorSigningKey: seedText(createOperator()),
     systemAccount: seedText(createAccount()),
     systemUser: seedText(createUser()),
     account: seedText(createAccount()),
@@ -49,6 +52,7 @@ export function createNatsAuth(opts: { resolverDir: string }): NatsAuthState {
 export function natsAuthPublicKeys(s: NatsAuthState) {
   return {
     operator: seedKey(s.operator).getPublicKey(),
+    operatorSigningKey: seedKey(s.operatorSigningKey).getPublicKey(),
     systemAccount: seedKey(s.systemAccount).getPublicKey(),
     account: seedKey(s.account).getPublicKey(),
     accountSigningKey: seedKey(s.accountSigningKey).getPublicKey(),
@@ -56,27 +60,44 @@ export function natsAuthPublicKeys(s: NatsAuthState) {
 }
 
 export function operatorJwt(s: NatsAuthState): Promise<string> {
-  return encodeOperator('nco-operator', seedKey(s.operator), { system_account: natsAuthPublicKeys(s).systemAccount });
+  const keys = natsAuthPublicKeys(s);
+  return encodeOperator('nco-operator', seedKey(s.operator), { system_account: keys.systemAccount, signing_keys: [keys.operatorSigningKey] });
 }
 
 // An account JWT without limits allows no connections at all: say "unlimited" explicitly.
 const CORE_UNLIMITED = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 };
 
 export function systemAccountJwt(s: NatsAuthState): Promise<string> {
-  return encodeAccount('SYS', seedKey(s.systemAccount), { limits: CORE_UNLIMITED }, { signer: seedKey(s.operator) });
+  return encodeAccount('SYS', natsAuthPublicKeys(s).systemAccount, { limits: CORE_UNLIMITED }, { signer: seedKey(s.operatorSigningKey) });
+}
+
+/**
+ * What re-signs the NCO account JWT (a revocation): the operator signing key's seed and the
+ * account's public keys. The account's and the operator's own seeds are not needed, so an online
+ * component can hold just this.
+ */
+export interface AccountSigner {
+  operatorSigningSeed: string;
+  account: string;
+  accountSigningKey: string;
+}
+
+export function accountSigner(s: NatsAuthState): AccountSigner {
+  const keys = natsAuthPublicKeys(s);
+  return { operatorSigningSeed: s.operatorSigningKey, account: keys.account, accountSigningKey: keys.accountSigningKey };
 }
 
 /** The NCO account: JetStream on, user JWTs only from its signing key, and the revocation list. */
-export function ncoAccountJwt(s: NatsAuthState): Promise<string> {
+export function ncoAccountJwt(signer: AccountSigner, revocations: Record<string, number>): Promise<string> {
   return encodeAccount(
     NCO_ACCOUNT_NAME,
-    seedKey(s.account),
+    signer.account,
     {
       limits: { ...CORE_UNLIMITED, mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 },
-      signing_keys: [natsAuthPublicKeys(s).accountSigningKey],
-      revocations: { ...s.revocations },
+      signing_keys: [signer.accountSigningKey],
+      revocations: { ...revocations },
     },
-    { signer: seedKey(s.operator) },
+    { signer: seedKey(signer.operatorSigningSeed) },
   );
 }
 
@@ -101,7 +122,7 @@ export async function renderAuthConfig(s: NatsAuthState): Promise<string> {
     '}',
     'resolver_preload: {',
     `  ${keys.systemAccount}: ${await systemAccountJwt(s)}`,
-    `  ${keys.account}: ${await ncoAccountJwt(s)}`,
+    `  ${keys.account}: ${await ncoAccountJwt(accountSigner(s), s.revocations)}`,
     '}',
     '',
   ].join('\n');
