@@ -182,7 +182,7 @@ describe('NATS permissions (decentralized JWT auth)', () => {
     await a.flush();
 
     const op = await connectAs(join(dir, 'creds', 'operator.creds'));
-    // (Default start: with deliver_policy All, nats.js 2.29's ordered consumer receives nothing from nats-server 2.9.10, auth or not.)
+    // An ordered consumer, as `nco watch --host 1` makes (from the stream's first message).
     const consumer = await op.jetstream().consumers.get(Streams.reports.name, { filterSubjects: 'nco.dev.1.report' });
     const messages = await consumer.consume();
     for await (const m of messages) {
