@@ -49,6 +49,10 @@ describe('NATS permissions: the running system under JWT auth', () => {
     const { stdout } = await nco(['hosts', '--json'], join(dir, 'creds', 'operator.creds'));
     expect(JSON.parse(stdout).map((h: { hostId: number }) => h.hostId).sort()).toEqual([...hosts].sort());
 
+    // `nco watch` follows the report stream through its ordered consumer.
+    const watched = await nco(['watch', '--reports', '--all', '--count', '1', '--json'], join(dir, 'creds', 'operator.creds'));
+    expect(JSON.parse(watched.stdout.trim())).toMatchObject({ type: 'dca.report' });
+
     await issueDeviceInDir(dir, hosts[0]);
     // A device may not send NCO commands: the server refuses the request by name.
     await expect(nco(['hosts', '--timeout', '1000'], join(dir, 'devices', `${hosts[0]}.creds`))).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/Permissions Violation for Publish to "nco\.cmd\.hosts\.list"/) });
