@@ -39,9 +39,11 @@ function sizes(): number[] {
 
 /** Settings of the services (signing key) and of the DCAs (trusted key), or unsigned with --insecure. */
 function securityEnv(): { nco: Record<string, string>; dca: Record<string, string> } {
-  if (process.argv.includes('--insecure')) return { nco: {}, dca: { DCA_ALLOW_UNSIGNED: 'true', FLEET_IDENTITY: 'off' } };
-  const key = generateSigningKey('bench-1');
   const token = randomBytes(18).toString('base64url');
+  // --insecure: unsigned commands, fleet devices without identities (artifacts in clear, reports unsigned);
+  // the one real DCA still enrolls (it always has an identity), so the token stays.
+  if (process.argv.includes('--insecure')) return { nco: { NCO_ENROLL_TOKEN: token }, dca: { DCA_ALLOW_UNSIGNED: 'true', FLEET_IDENTITY: 'off', DCA_ENROLL_TOKEN: token } };
+  const key = generateSigningKey('bench-1');
   // Signed commands, device identities enrolled with a bootstrap token, sealed artifacts, signed reports.
   return {
     nco: { NCO_SIGNING_KEY: key.privateSpec, NCO_ENROLL_TOKEN: token },
