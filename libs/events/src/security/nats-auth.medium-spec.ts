@@ -8,7 +8,10 @@ import { ensureStreams } from '../nats/jetstream';
 import { silentLogger } from '../nats/logger';
 import { Streams } from '../subjects';
 import { NatsServerHandle, pollUntil, startNatsServer } from '../testing';
-import { initNatsAuthDir, issueDeviceInDir, revokeInDir } from './nats-auth-dir';
+import { generateDeviceKeys } from './device-keys';
+import { natsUserKeyOfDevice, natsUserSeedOfDevice } from './device-nkey';
+import { credsText, issueDeviceJwt, userIssuer } from './nats-auth';
+import { initNatsAuthDir, issueDeviceInDir, loadNatsAuth, revokeInDir } from './nats-auth-dir';
 import { deviceInboxPrefix } from './nats-permissions';
 
 // The NATS permissions of docs/security.md against a real nats-server (v2.9, decentralized JWT
@@ -136,6 +139,20 @@ describe('NATS permissions (decentralized JWT auth)', () => {
     writeFileSync(join(dir, 'broken.creds'), 'not creds');
     await expect(connectNats({ servers: server.url, name: 'x', credsFile: join(dir, 'broken.creds'), failFast: true }, silentLogger)).rejects.toThrow(/broken\.creds: not a NATS creds file/);
     await expect(connectNats({ servers: server.url, name: 'x', credsFile: join(dir, 'missing.creds'), failFast: true }, silentLogger)).rejects.toThrow(/cannot read NATS creds file/);
+  });
+
+  it("a device's identity key is its NATS key: enrollment issues the JWT from the public key it stores", async () => {
+    const identity = generateDeviceKeys();
+    const jwt = await issueDeviceJwt(userIssuer(loadNatsAuth(dir)), 3, natsUserKeyOfDevice(identity.signPublic));
+    writeFileSync(join(dir, 'identity-3.creds'), credsText(jwt, natsUserSeedOfDevice(identity.sign)));
+    const d = await connectAs(join(dir, 'identity-3.creds'), { inboxPrefix: deviceInboxPrefix(3) });
+    d.publish('nco.dev.3.report', te.encode('r'));
+    d.publish('nco.dev.1.report', te.encode('r'));
+    await violation(d, 'publish', 'nco.dev.1.report');
+    expect(errorsOf.get(d)!.filter((e) => e.permissionContext?.subject === 'nco.dev.3.report')).toEqual([]);
+    // Another device's identity with this JWT: the server's nonce check fails.
+    writeFileSync(join(dir, 'stolen-3.creds'), credsText(jwt, natsUserSeedOfDevice(generateDeviceKeys().sign)));
+    await expect(connectAs(join(dir, 'stolen-3.creds'))).rejects.toThrow(/authorization/i);
   });
 
   it('a device can neither publish nor subscribe as another device', async () => {
