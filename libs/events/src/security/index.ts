@@ -5,3 +5,6 @@ export * from './challenge';
 export * from './device-keys';
 export * from './device-signing';
 export * from './artifact-seal';
+export * from './nats-permissions';
+export * from './nats-auth';
+export * from './device-nkey';
