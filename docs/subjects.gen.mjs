@@ -29,6 +29,7 @@ const ROLES = {
   'device.revoke': ['revoke-svc', 'DCA'],
   'device.inverseInstall': ['deploy-svc', 'DCA (middlebox mode)'],
   'device.inverseRemove': ['deploy-svc', 'DCA (middlebox mode)'],
+  'device.challenge': ['security-svc', 'DCA'],
   'device.incident': ['DCA', 'stream only (dashboards, `nco watch`)'],
   'cmd.hostsList': ['operator', 'orchestrator'],
   'cmd.catalogList': ['operator', 'construct-svc'],
@@ -36,6 +37,9 @@ const ROLES = {
   'cmd.build': ['operator, orchestrator', 'construct-svc'],
   'cmd.buildsList': ['operator', 'construct-svc'],
   'cmd.keysRewrap': ['operator', 'security-svc'],
+  'cmd.devicesList': ['operator', 'orchestrator'],
+  'cmd.devicesApprove': ['operator', 'orchestrator'],
+  'cmd.devicesRevoke': ['operator', 'orchestrator'],
   'cmd.deploy': ['operator', 'orchestrator'],
   'cmd.rotate': ['operator', 'orchestrator'],
   'cmd.toggle': ['operator', 'deploy-svc'],
@@ -59,6 +63,7 @@ const ROLES = {
   'evt.buildSucceeded': ['construct-svc', 'dashboards'],
   'evt.buildFailed': ['construct-svc', 'dashboards'],
   'evt.pendingWork': ['orchestrator, construct-svc, monitor-svc (middlebox holdings)', 'deploy-svc, revoke-svc (dispatchers, inverse reconcile)'],
+  'evt.challengeFailed': ['security-svc', 'dashboards, `nco watch`'],
   'evt.operationProgress': ['orchestrator, construct-svc, monitor-svc', 'dashboards'],
 };
 
