@@ -70,3 +70,27 @@ describe('NATS permissions: the running system under JWT auth', () => {
     expect(JSON.parse(stdout)).toHaveLength(2);
   });
 });
+
+describe('npm run nats-auth (tools/nats-auth.mjs)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nco-nats-auth-cli-'));
+  const tool = (...args: string[]) =>
+    promisify(execFile)(process.execPath, ['tools/nats-auth.mjs', ...args]).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('init, device, revoke, keys; refuses a second init, unknown hosts and commands', async () => {
+    const auth = join(dir, 'auth');
+    expect(await tool('init', auth)).toMatchObject({ code: 0, stdout: expect.stringMatching(/^operator O[A-Z2-7]{55}\n/) });
+    expect(await tool('init', auth)).toMatchObject({ code: 1, stderr: expect.stringMatching(/exists: refusing to replace the operator/) });
+    expect(await tool('device', auth, '5')).toMatchObject({ code: 0, stdout: expect.stringContaining(join(auth, 'devices', '5.creds')) });
+    expect(await tool('device', auth, 'five')).toMatchObject({ code: 2, stderr: expect.stringMatching(/host id must be a non-negative integer/) });
+    expect(await tool('revoke', auth, '6')).toMatchObject({ code: 1, stderr: expect.stringMatching(/6: neither a user public key/) });
+    expect(await tool('revoke', auth, '5')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^revoked U[A-Z2-7]{55}\nrecorded in auth.conf only/) });
+    const keys = JSON.parse((await tool('keys', auth)).stdout);
+    expect(Object.keys(keys).sort()).toEqual(['account', 'accountSigningKey', 'operator', 'operatorSigningKey', 'systemAccount']);
+    expect(readFileSync(join(auth, 'auth.conf'), 'utf8')).toContain(`system_account: ${keys.systemAccount}`);
+    expect(await tool('bogus', auth)).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown command "bogus"/) });
+  });
+});
