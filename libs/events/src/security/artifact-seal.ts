@@ -56,8 +56,7 @@ export function sealArtifact(artifact: Buffer, devicePublic: KeyObject, c: SealC
 /** Opens an artifact sealed to `devicePrivate`; throws when it was sealed to another key or context, or altered. */
 export function openArtifact(sealed: SealedArtifact, devicePrivate: KeyObject, c: SealContext, devicePublicDer: Buffer = spki(createPublicKey(devicePrivate))): Buffer {
   const epkDer = Buffer.from(sealed.epk, 'base64');
-  const epk = createPublicKey({ key: epkDer, format: 'der', type: 'spki' });
-  if (epk.asymmetricKeyType !== 'x25519') throw new Error('sealed artifact: the ephemeral key is not X25519');
+  const epk = ephemeralPublic(sealed.epk, epkDer);
   const key = deriveKey(diffieHellman({ privateKey: devicePrivate, publicKey: epk }), epkDer, devicePublicDer, c);
   const ct = Buffer.from(sealed.ct, 'base64');
   if (ct.length < 17) throw new Error('sealed artifact: too short');
@@ -65,4 +64,19 @@ export function openArtifact(sealed: SealedArtifact, devicePrivate: KeyObject, c
   d.setAAD(aad(c));
   d.setAuthTag(ct.subarray(ct.length - 16));
   return Buffer.concat([d.update(ct.subarray(0, ct.length - 16)), d.final()]);
+}
+
+// A batch's installs share one ephemeral key, and parsing a key costs more than the agreement:
+// a fleet simulator opening a batch parses it once.
+const epkCache = new Map<string, KeyObject>();
+
+function ephemeralPublic(b64: string, der: Buffer): KeyObject {
+  let k = epkCache.get(b64);
+  if (!k) {
+    k = createPublicKey({ key: der, format: 'der', type: 'spki' });
+    if (k.asymmetricKeyType !== 'x25519') throw new Error('sealed artifact: the ephemeral key is not X25519');
+    if (epkCache.size >= 64) epkCache.clear();
+    epkCache.set(b64, k);
+  }
+  return k;
 }
