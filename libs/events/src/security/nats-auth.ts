@@ -1,6 +1,8 @@
-import { createAccount, createOperator, createUser, decode, encodeAccount, encodeOperator, encodeUser, fmtCreds, fromPublic, fromSeed, KeyPair } from '@nats-io/jwt';
+import { createAccount, createOperator, createUser, decode, encodeAccount, encodeOperator, encodeUser, fmtCreds, fromSeed, KeyPair } from '@nats-io/jwt';
+import { createHash, sign } from 'node:crypto';
 import type { NatsConnection } from 'nats';
 import { devicePermissions, NatsRole, NatsUserPermissions, rolePermissions } from './nats-permissions';
+import { base32, keyOfSeed } from './nkey-codec';
 
 /**
  * NATS decentralized JWT auth for the NCO (docs/security.md, "NATS permissions"): an operator, a
@@ -139,10 +141,40 @@ export function userIssuer(s: NatsAuthState): UserIssuer {
 }
 
 /** A user JWT for `userPublicKey` (U…) with the given permissions, signed by the account's signing key. */
-export function issueUserJwt(issuer: UserIssuer, name: string, userPublicKey: string, perms: NatsUserPermissions, opts: { expiresInS?: number } = {}): Promise<string> {
+/**
+ * A user JWT for `userPublicKey` (U…) with the given permissions, signed by the account's signing
+ * key: the NATS JWT v2 format (header, claims, Ed25519 signature, each base64url), signed with
+ * Node's native Ed25519 so that enrolling a fleet is not bound by JavaScript signing.
+ */
+export async function issueUserJwt(issuer: UserIssuer, name: string, userPublicKey: string, perms: NatsUserPermissions, opts: { expiresInS?: number } = {}): Promise<string> {
   if (!/^U[A-Z2-7]{55}$/.test(userPublicKey)) throw new Error('expected a NATS user public key (U…, 56 characters)');
-  const exp = opts.expiresInS ? Math.floor(Date.now() / 1000) + opts.expiresInS : undefined;
-  return encodeUser(name, fromPublic(userPublicKey), fromPublic(issuer.account), perms, { signer: seedKey(issuer.signingSeed), exp });
+  if (!/^A[A-Z2-7]{55}$/.test(issuer.account)) throw new Error('expected the NATS account public key (A…)');
+  const signer = signerOf(issuer.signingSeed);
+  const iat = Math.floor(Date.now() / 1000);
+  const claims: Record<string, unknown> = {
+    ...(opts.expiresInS ? { exp: iat + opts.expiresInS } : {}),
+    name,
+    sub: userPublicKey,
+    nats: { data: -1, payload: -1, subs: -1, ...perms, issuer_account: issuer.account, type: 'user', version: 2 },
+    iss: signer.publicKey,
+    iat,
+  };
+  claims.jti = base32(createHash('sha256').update(JSON.stringify(claims)).digest());
+  const body = `${JWT_HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  return `${body}.${sign(null, Buffer.from(body), signer.key).toString('base64url')}`;
+}
+
+const JWT_HEADER = Buffer.from(JSON.stringify({ typ: 'JWT', alg: 'ed25519-nkey' })).toString('base64url');
+const signers = new Map<string, ReturnType<typeof keyOfSeed>>();
+
+function signerOf(seed: string): ReturnType<typeof keyOfSeed> {
+  let s = signers.get(seed);
+  if (!s) {
+    s = keyOfSeed(seed);
+    if (!s.publicKey.startsWith('A')) throw new Error('the user JWT signer must be an account signing key (SA…)');
+    signers.set(seed, s);
+  }
+  return s;
 }
 
 /** A device's JWT, bound to the nkey the device generated (it keeps the seed; only the public key travels). */
