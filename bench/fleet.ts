@@ -57,6 +57,13 @@ function rssMb(pid: number): number {
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
 }
 
+/** CPU time a process has used so far (user + system), from /proc (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Starts a built entry point and resolves when it logs `ready` (a message it prints once started). */
 function start(name: string, script: string, env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
   // BENCH_CPU_PROF=<dir>: every child writes a V8 CPU profile there when it exits (node --cpu-prof).
@@ -110,6 +117,8 @@ interface RunFigures {
   fleetRssMb: number;
   /** p50 of each stage, ms after the command: built (install queued), device answered, report confirmed. */
   stagesP50Ms: { built: number; answered: number; confirmed: number };
+  /** CPU each process used during the measured deploy: what bounds a run on a small machine. */
+  cpuMs: Record<string, number>;
 }
 
 async function run(hosts: number, release: string): Promise<RunFigures> {
@@ -121,7 +130,7 @@ async function run(hosts: number, release: string): Promise<RunFigures> {
     NATS_URL: nats.url,
     REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
     HTTP_PORT: '0',
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
     LOG_FORMAT: 'json',
     NCO_KEK: randomBytes(32).toString('base64'),
     REPORT_INTERVAL_MS: '5000',
@@ -146,6 +155,8 @@ async function run(hosts: number, release: string): Promise<RunFigures> {
     const warmDns = await bus.request(Subjects.cmd.build, undefined, { module: 'dns-tag', target: { hostIds: [first] }, install: false, applyNow: true, params: {}, toolchain: 'stamp' }, { timeoutMs: 60_000 });
     await waitFor('the warm-up compile', 120_000, async () => (await db.ds.query(`SELECT pending FROM operations WHERE id = $1`, [warmDns.operationId]))[0].pending === 0);
 
+    const names = [...SERVICES, 'fleet'];
+    const cpuBefore = children.map((c) => cpuMs(c.pid!));
     const started = new Date();
     const t0 = performance.now();
     const { operationId, targetCount } = await bus.request(Subjects.cmd.deploy, undefined, { module: 'dns-tag', target: { all: true }, applyNow: true, params: {}, toolchain: 'stamp' }, { timeoutMs: 60_000 });
@@ -156,6 +167,7 @@ async function run(hosts: number, release: string): Promise<RunFigures> {
       return op.pending === 0;
     });
     const totalMs = performance.now() - t0;
+    const cpu = Object.fromEntries(children.map((c, i) => [names[i], cpuMs(c.pid!) - cpuBefore[i]]));
     const rows: Array<{ ms: number }> = await db.ds.query(
       `SELECT extract(epoch FROM (installed_at - $2::timestamptz)) * 1000 AS ms FROM deployments WHERE operation_id = $1 AND state IN ('installed','verified') ORDER BY 1`,
       [operationId, started],
@@ -180,6 +192,7 @@ async function run(hosts: number, release: string): Promise<RunFigures> {
       p99Ms: Math.round(percentile(lat, 99)),
       targetMs: TARGETS[hosts] ?? null,
       fleetRssMb: rssMb(fleet.pid!),
+      cpuMs: cpu,
       stagesP50Ms: { built: Math.round(Number(stages.built)), answered: Math.round(Number(stages.answered)), confirmed: Math.round(Number(stages.confirmed)) },
     };
   } finally {
@@ -220,6 +233,7 @@ async function main(): Promise<void> {
     results.push(r);
     const target = r.targetMs === null ? '(no target)' : `(target <= ${r.targetMs} ms) ${r.totalMs <= r.targetMs ? 'ok' : 'MISSED'}`;
     process.stdout.write(`N=${n}: ${r.totalMs} ms total ${target}; ${r.hostsPerSec} hosts/s; command→confirmation p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; fleet simulator RSS ${r.fleetRssMb} MB\n`);
+    process.stdout.write(`  CPU used during the deploy: ${Object.entries(r.cpuMs).map(([k, v]) => `${k} ${v} ms`).join(', ')} (fleet simulator ${(r.cpuMs.fleet / n).toFixed(2)} ms per device)\n`);
     process.stdout.write(`  stages (p50 after the command): built ${r.stagesP50Ms.built} ms, device answered ${r.stagesP50Ms.answered} ms, confirmed by report ${r.stagesP50Ms.confirmed} ms\n`);
   }
   const dca = await dcaRss(release);
