@@ -25,6 +25,8 @@ const CACHE_MAX = 200_000;
 export class ReportIdentity {
   private readonly cache = new Map<number, Known | null>();
   private readonly checkedAt = new Map<number, number>();
+  /** Parsed public keys by their encoding: a re-read of a host's record does not parse its key again. */
+  private readonly keys = new Map<string, KeyObject>();
   private readonly log: Logger;
   private readonly metrics = fleetMetrics();
 
@@ -64,6 +66,7 @@ export class ReportIdentity {
     if (this.cache.size > CACHE_MAX) {
       this.cache.clear();
       this.checkedAt.clear();
+      this.keys.clear();
     }
     const found = await this.devices.devicesOfHosts(todo);
     for (const h of todo) {
@@ -75,7 +78,8 @@ export class ReportIdentity {
       }
       let key: KeyObject | undefined;
       try {
-        key = publicKeyFrom(d.signKey, 'ed25519');
+        key = this.keys.get(d.signKey) ?? publicKeyFrom(d.signKey, 'ed25519');
+        this.keys.set(d.signKey, key);
       } catch (e) {
         this.log.error({ hostId: h, err: (e as Error).message }, 'enrolled device key does not parse');
       }
