@@ -9,7 +9,8 @@ import { lifecycleSystem, RELEASE } from './lifecycle-support';
  * simulated DCAs → their reports → back to the CLI (progress, tables, JSON, exit codes).
  */
 describe('nco lifecycle commands through the running system', () => {
-  const sys: TestSystem = lifecycleSystem(14, { reportIntervalMs: 300 });
+  // security-svc sweeps often, with its default window (1h): only a deploy that sets its own short window is challenged here.
+  const sys: TestSystem = lifecycleSystem(14, { reportIntervalMs: 300, env: { CHALLENGE_SWEEP_MS: '500' } });
   let fleet: Fleet;
   let h: number[];
   const nco = (...args: string[]) => runNco(sys.nats.url, ...args);
@@ -28,7 +29,7 @@ describe('nco lifecycle commands through the running system', () => {
 
   beforeAll(async () => {
     await sys.start();
-    fleet = await sys.fleet(8, { release: RELEASE, macPrefix: '02:c1:00' });
+    fleet = await sys.fleet(9, { release: RELEASE, macPrefix: '02:c1:00' });
     h = fleet.devices.map((d) => d.hostId!);
   }, 120_000);
   afterAll(() => sys.stop());
@@ -141,6 +142,19 @@ describe('nco lifecycle commands through the running system', () => {
     expect((await ok('hosts', '--label', 'rack=a1', '--json')).json().map((x: any) => x.hostId)).toEqual([h[0]]);
   });
 
+  it('deploys with a security window of its own: the module is challenged by it and verified', async () => {
+    await ok('deploy', 'dns-tag', '--host', String(h[8]), '--security-window', '2s', '--quiet');
+    const first = await pollUntil(async () => {
+      const d = (await modulesOf(h[8])).deployments[0];
+      return d?.state === 'verified' && d.securityCheckedAt ? d : null;
+    }, 'the deployment challenged and verified', 30_000);
+    expect(first).toMatchObject({ moduleName: 'dns-tag', securityWindowS: 2 });
+    await pollUntil(async () => (await modulesOf(h[8])).deployments[0].securityCheckedAt > first.securityCheckedAt, 'a second challenge 2s later', 30_000);
+    expect((await ok('modules', String(h[8]))).stdout).toMatch(/dns-tag\s+verified\s.*ago \(every 2s\)/);
+    // A deploy without one keeps security-svc's default (1h): not challenged yet.
+    expect((await modulesOf(h[0])).deployments.find((d: any) => d.moduleName === 'port-match')).toMatchObject({ state: 'installed', securityCheckedAt: null, securityWindowS: null });
+  });
+
   it('explains every refusal on one line, with exit 1 (refused) or 2 (usage), and changes nothing', async () => {
     const before = (await ok('operations', '--json', '--limit', '1000')).json().length;
     const cases: Array<[string[], number, RegExp]> = [
@@ -160,6 +174,7 @@ describe('nco lifecycle commands through the running system', () => {
       [['modules', '999999'], 1, /not_found: no host 999999/],
       [['label', String(h[0])], 2, /give labels to set/],
       [['rotate', 'dns-tag', 'port-match', '--all', '--drain-timeout', 'soon'], 2, /expected a duration/],
+      [['deploy', 'dns-tag', '--all', '--security-window', '500ms'], 2, /expected a duration from 1s to 30d/],
     ];
     for (const [args, code, message] of cases) {
       const r = await nco(...args);

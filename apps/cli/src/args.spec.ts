@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { collectLabel, labelSelector, parseSince, parseTimeout, positiveInt } from './args';
+import { collectLabel, labelSelector, parseSecurityWindow, parseSince, parseTimeout, positiveInt } from './args';
 import { CliError, ExitCode } from './errors';
 
 describe('argument parsers', () => {
@@ -52,5 +52,17 @@ describe('argument parsers', () => {
   it('reads --since durations', () => {
     expect(parseSince('5m')).toBe(300_000);
     expect(() => parseSince('five minutes')).toThrow(/duration like 30s, 5m, 1h or 2d/);
+  });
+});
+
+describe('parseSecurityWindow', () => {
+  it('takes 1s .. 30d as milliseconds', () => {
+    expect(parseSecurityWindow('1s')).toBe(1_000);
+    expect(parseSecurityWindow('10m')).toBe(600_000);
+    expect(parseSecurityWindow('30d')).toBe(2_592_000_000);
+  });
+
+  it.each(['999ms', '31d', '0', 'soon', ''])('refuses %j', (text) => {
+    expect(() => parseSecurityWindow(text)).toThrow(/expected a duration from 1s to 30d/);
   });
 });

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { Labels } from '@nco/events';
+import { Labels, SECURITY_WINDOW_MS } from '@nco/events';
 import { usageError } from './errors';
 import { parseDuration } from './output/time';
 
@@ -85,6 +85,15 @@ export function parseDurationArg(value: string): number {
   if (value.trim() === '0') return 0;
   const ms = parseDuration(value);
   if (ms === undefined) throw new InvalidArgumentError('expected a duration like 30s, 5m or 1h.');
+  return ms;
+}
+
+/** `--security-window 1h`: how often security-svc challenges the new deployments (1s .. 30d). */
+export function parseSecurityWindow(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < SECURITY_WINDOW_MS.min || ms > SECURITY_WINDOW_MS.max) {
+    throw new InvalidArgumentError('expected a duration from 1s to 30d, like 10m, 1h or 7d.');
+  }
   return ms;
 }
 

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { Subjects } from '@nco/events';
-import { collectParam, positiveInt } from '../args';
+import { collectParam, parseSecurityWindow, positiveInt } from '../args';
 import { CliContext } from '../context';
 import { submitOperation, WaitOptions, withWaitOptions } from '../operations/submit';
 import { targetOf, TargetOptions, withTargetOptions } from '../target';
@@ -11,6 +11,7 @@ interface DeployOptions extends TargetOptions, WaitOptions {
   param?: Record<string, string | number | boolean>;
   applyNow: boolean;
   toolchain: 'stamp' | 'kbuild';
+  securityWindow?: number;
 }
 
 export function deployCommand(ctx: CliContext): Command {
@@ -22,14 +23,16 @@ export function deployCommand(ctx: CliContext): Command {
     .option('--priority <n>', 'priority on every host, 1..65534 (default: a free random one per host)', positiveInt(65534))
     .option('-p, --param <name=value>', 'module parameter (repeat); checked against module.json', collectParam)
     .option('--no-apply-now', 'build now, let the device apply it at its next convenient point')
-    .addOption(new Option('--toolchain <kind>', 'stamp: compile once per kernel and stamp per host; kbuild: compile per host').choices(['stamp', 'kbuild']).default('stamp'));
+    .addOption(new Option('--toolchain <kind>', 'stamp: compile once per kernel and stamp per host; kbuild: compile per host').choices(['stamp', 'kbuild']).default('stamp'))
+    .option('--security-window <duration>', 'challenge each new module this often, 1s..30d (default: security-svc\'s CHALLENGE_WINDOW_S)', parseSecurityWindow);
   withWaitOptions(cmd).addHelpText(
     'after',
     `
 Examples:
   nco deploy dns-tag --all
   nco deploy port-match --label rack=a1 -p dst_port=53 --priority 100
-  nco deploy dns-tag --host 3,4 --inactive --no-wait --json`,
+  nco deploy dns-tag --host 3,4 --inactive --no-wait --json
+  nco deploy dns-tag --all --security-window 10m`,
   );
   return cmd.action(async (module: string, o: DeployOptions, self: Command) => {
     const body = {
@@ -40,6 +43,7 @@ Examples:
       applyNow: o.applyNow,
       params: o.param ?? {},
       toolchain: o.toolchain,
+      ...(o.securityWindow !== undefined ? { securityWindowMs: o.securityWindow } : {}),
     } as const;
     await submitOperation(ctx, self, Subjects.cmd.deploy, body, 'the orchestrator', o);
   });

@@ -5,7 +5,7 @@ import { CliContext, withConnection } from '../context';
 import { Output } from '../output/io';
 import { toJson } from '../output/json';
 import { renderTable } from '../output/table';
-import { formatAgo } from '../output/time';
+import { formatAgo, formatSeconds } from '../output/time';
 import { ask } from '../requests';
 
 type HostModules = Awaited<ReturnType<typeof fetchHostModules>>;
@@ -30,7 +30,7 @@ export function printHostModules(output: Output, m: HostModules, now: Date): voi
           d.deprecated ? 'yes' : 'no',
           d.socketCount,
           formatAgo(d.reportedAt, now),
-          formatAgo(d.securityCheckedAt, now),
+          formatAgo(d.securityCheckedAt, now) + (d.securityWindowS === null ? '' : ` (every ${formatSeconds(d.securityWindowS)})`),
           d.hostErrorAt ? `not reported by the device since ${formatAgo(d.hostErrorAt, now)}` : (d.failureReason ?? '-'),
         ]),
       ),

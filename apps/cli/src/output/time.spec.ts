@@ -1,4 +1,4 @@
-import { formatAgo, formatClock, parseDuration } from './time';
+import { formatAgo, formatClock, formatSeconds, parseDuration } from './time';
 
 describe('formatAgo', () => {
   const now = new Date('2026-11-24T12:00:00.000Z');
@@ -47,5 +47,18 @@ describe('parseDuration', () => {
 
   it.each(['', '5', 'm', '5x', '-5m', '1.5h', '0s', '5 m m'])('refuses %j', (text) => {
     expect(parseDuration(text)).toBeUndefined();
+  });
+});
+
+describe('formatSeconds', () => {
+  it.each([
+    [2, '2s'],
+    [90, '90s'],
+    [600, '10m'],
+    [3_600, '1h'],
+    [5_400, '90m'],
+    [2_592_000, '30d'],
+  ])('%d s = %s', (seconds, text) => {
+    expect(formatSeconds(seconds)).toBe(text);
   });
 });

@@ -22,6 +22,13 @@ export function formatAgo(at: string | Date | null | undefined, now: Date = new 
   return diff >= 0 ? `${text} ago` : `in ${text}`;
 }
 
+/** Whole seconds in the largest unit that divides them: `90s`, `10m`, `1h`, `30d`. */
+export function formatSeconds(seconds: number): string {
+  const ms = seconds * 1000;
+  for (const [unit, size] of UNITS) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${seconds}s`;
+}
+
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
 /** Local wall-clock time of a message: `14:03:07.120` today, `2026-11-23 14:03:07.120` before. */

@@ -49,6 +49,7 @@ export class BuildRequestService {
       params,
       toolchain: body.toolchain,
       install: body.install,
+      ...(body.securityWindowMs !== undefined ? { securityWindowS: Math.ceil(body.securityWindowMs / 1000) } : {}),
     };
     const operationId = randomUUID();
     const queued = await this.operations.create(

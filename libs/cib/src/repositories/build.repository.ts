@@ -13,6 +13,8 @@ export interface BuildArgs {
   params: Record<string, string | number | boolean>;
   toolchain: 'stamp' | 'kbuild';
   install: boolean;
+  /** deployments.security_window_s of the new deployments; absent: security-svc's default. */
+  securityWindowS?: number;
 }
 
 export interface BuildClaim {
@@ -184,13 +186,13 @@ export class BuildRepository {
         await m.query(
           `WITH t AS (SELECT * FROM unnest($1::int[], $2::int[], $3::int[]) AS t(h, mid, p)),
            dep AS (
-             INSERT INTO deployments (host_id, module_id, built_module_id, module_name, state, active_mode, priority, operation_id)
-             SELECT t.h, t.mid, b.id, $4, 'pending', $5, t.p, $6 FROM t
+             INSERT INTO deployments (host_id, module_id, built_module_id, module_name, state, active_mode, priority, operation_id, security_window_s)
+             SELECT t.h, t.mid, b.id, $4, 'pending', $5, t.p, $6, $7 FROM t
              JOIN built_modules b ON b.host_id = t.h AND b.module_id = t.mid
            )
            INSERT INTO pending_operations (host_id, module_id, kind, args, operation_id)
            SELECT t.h, t.mid, 'install', jsonb_build_object('module', $4::text), $6 FROM t`,
-          [hostIds, allocated.map((x) => x.moduleId), allocated.map((x) => x.priority), batch.moduleName, a.activeMode, batch.operationId],
+          [hostIds, allocated.map((x) => x.moduleId), allocated.map((x) => x.priority), batch.moduleName, a.activeMode, batch.operationId, a.securityWindowS ?? null],
         );
       }
       await m.query(

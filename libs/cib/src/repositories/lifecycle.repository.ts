@@ -36,7 +36,7 @@ export class LifecycleRepository {
       this.ds.query(`SELECT 1 FROM hosts WHERE host_id = $1`, [hostId]) as Promise<Row[]>,
       this.ds.query(
         `SELECT host_id, module_id, module_name, state, active_mode, priority, deprecated, socket_count, reported_at,
-                host_error_at, security_checked_at, failure_reason, operation_id
+                host_error_at, security_checked_at, security_window_s, failure_reason, operation_id
          FROM deployments WHERE host_id = $1 ORDER BY module_id`,
         [hostId],
       ) as Promise<Row[]>,
@@ -63,6 +63,7 @@ export class LifecycleRepository {
         reportedAt: iso(d.reported_at),
         hostErrorAt: iso(d.host_error_at),
         securityCheckedAt: iso(d.security_checked_at),
+        securityWindowS: d.security_window_s === null ? null : Number(d.security_window_s),
         failureReason: (d.failure_reason as string) ?? null,
         operationId: (d.operation_id as string) ?? null,
       })),

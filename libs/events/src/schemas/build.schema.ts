@@ -16,6 +16,13 @@ export type HostTarget = z.infer<typeof HostTarget>;
 
 export const Toolchain = z.enum(['stamp', 'kbuild']);
 
+/**
+ * How often security-svc challenges a deployment, when the operator sets it per deploy (else
+ * security-svc's CHALLENGE_WINDOW_S). 1 s .. 30 days, stored as whole seconds (rounded up).
+ */
+export const SECURITY_WINDOW_MS = { min: 1_000, max: 30 * 86_400_000 } as const;
+export const SecurityWindowMs = z.number().int().min(SECURITY_WINDOW_MS.min).max(SECURITY_WINDOW_MS.max);
+
 export const BuildRequestBody = z
   .object({
     module: ModuleName,
@@ -29,6 +36,8 @@ export const BuildRequestBody = z
     toolchain: Toolchain.default('stamp'),
     /** As in the brief, a built module is to be installed as soon as possible; false builds only. */
     install: z.boolean().default(true),
+    /** Challenge each new deployment this often (ms); omitted: security-svc's default window. */
+    securityWindowMs: SecurityWindowMs.optional(),
   })
   .strict();
 export type BuildRequestBody = z.infer<typeof BuildRequestBody>;

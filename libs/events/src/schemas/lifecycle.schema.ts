@@ -75,6 +75,8 @@ export const DeploymentSummary = z.object({
   reportedAt: IsoTime.nullable(),
   hostErrorAt: IsoTime.nullable(),
   securityCheckedAt: IsoTime.nullable(),
+  /** How often security-svc challenges it (seconds); null: security-svc's CHALLENGE_WINDOW_S. */
+  securityWindowS: z.number().int().nullable(),
   failureReason: z.string().nullable(),
   operationId: z.string().nullable(),
 });
