@@ -117,8 +117,8 @@ describe('deploy/compose.yaml', () => {
     }
   });
 
-  it.each(['NCO_KEK', 'NCO_SIGNING_KEY', 'DCA_TRUSTED_KEYS'])('refuses to start without %s, naming it', (key) => {
-    expect(Object.keys(CALLER_ENV).sort()).toEqual(['DCA_TRUSTED_KEYS', 'NCO_KEK', 'NCO_SIGNING_KEY']);
+  it.each(['NCO_KEK', 'NCO_SIGNING_KEY', 'DCA_TRUSTED_KEYS', 'NCO_ENROLL_TOKEN', 'FLEET_IDENTITY_SEED'])('refuses to start without %s, naming it', (key) => {
+    expect(Object.keys(CALLER_ENV).sort()).toEqual(['DCA_TRUSTED_KEYS', 'FLEET_IDENTITY_SEED', 'NCO_ENROLL_TOKEN', 'NCO_KEK', 'NCO_SIGNING_KEY']);
     expect(() => interpolate(raw, { ...CALLER_ENV, [key]: undefined })).toThrow(new RegExp(`required variable ${key} is missing`));
   });
 
@@ -137,6 +137,21 @@ describe('deploy/compose.yaml', () => {
       expect(services[agent].environment!.DCA_ALLOW_UNSIGNED).toBeUndefined();
     }
     expect(services.dashboard.environment!.NCO_SIGNING_KEY).toBeUndefined();
+  });
+
+  it('enrolls devices at first check-in: the orchestrator and every agent share the bootstrap token; the fleet has a stable identity seed', () => {
+    const token = CALLER_ENV.NCO_ENROLL_TOKEN;
+    expect(token).toMatch(/^[0-9a-f]{48}$/);
+    expect(newKeys().NCO_ENROLL_TOKEN).not.toBe(token);
+    expect(services.orchestrator.environment!.NCO_ENROLL_TOKEN).toBe(token);
+    for (const agent of ['fleet', 'dca']) expect([agent, services[agent].environment!.DCA_ENROLL_TOKEN]).toEqual([agent, token]);
+    expect(services.fleet.environment!.FLEET_IDENTITY_SEED).toBe(CALLER_ENV.FLEET_IDENTITY_SEED);
+    expect(Buffer.from(CALLER_ENV.FLEET_IDENTITY_SEED, 'hex')).toHaveLength(32);
+    // Only the orchestrator checks the token; only the fleet derives identities from the seed.
+    for (const [name, s] of Object.entries(services)) {
+      if (name !== 'orchestrator') expect([name, s.environment?.NCO_ENROLL_TOKEN]).toEqual([name, undefined]);
+      if (name !== 'fleet') expect([name, s.environment?.FLEET_IDENTITY_SEED]).toEqual([name, undefined]);
+    }
   });
 
   it('builds from the Dockerfile targets that exist, and mounts files that exist', () => {
