@@ -8,6 +8,7 @@ import { DirInverseStore } from './middlebox/inverse-store';
 import { exitOnConfigError, onShutdown } from './process';
 import { createLogger } from './runtime';
 import { loadOrCreateIdentity } from './security/identity';
+import { natsCredsToUse, saveDeviceCreds } from './security/nats-creds';
 import { commandGuardFrom } from './security/settings';
 import { DcaConfig, loadDcaConfig } from './settings';
 
@@ -42,32 +43,54 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const nc = await connectNats(
-    { servers: config.NATS_URL, name: `dca-${config.DCA_MAC}`, user: config.NATS_USER, pass: config.NATS_PASS, token: config.NATS_TOKEN, credsFile: config.NATS_CREDS_FILE },
-    logger.child({ component: 'nats' }),
-  );
   const identity = await loadOrCreateIdentity(config.DCA_STATE_DIR);
   logger[identity.created ? 'warn' : 'info']({ fingerprint: identity.keys.fingerprint }, identity.created ? 'created a new device identity' : 'device identity loaded');
-  const bus = new NatsBus(nc, logger);
-  const runtime = new SoloRuntime(bus, logger, guard);
-  const agent = new Agent({
-    bus,
-    driver,
-    runtime,
-    logger,
-    identity: { mac: config.DCA_MAC, release: config.DCA_RELEASE, ip: config.DCA_IP, middleboxType: config.DCA_MIDDLEBOX_TYPE },
-    keys: identity.keys,
-    enrollToken: config.DCA_ENROLL_TOKEN,
-    inverse: config.DCA_MIDDLEBOX_TYPE ? new InverseKeeper(new DirInverseStore(config.DCA_INVERSE_DIR), logger.child({ component: 'inverse' })) : undefined,
-  });
+  const inverse = config.DCA_MIDDLEBOX_TYPE ? new InverseKeeper(new DirInverseStore(config.DCA_INVERSE_DIR), logger.child({ component: 'inverse' })) : undefined;
+
+  // One NATS session at a time: on the bootstrap creds until the NCO sends this device's JWT, then as the device.
+  let session: { agent: Agent; runtime: SoloRuntime; bus: NatsBus } | undefined;
+  const stopSession = async () => {
+    const s = session;
+    session = undefined;
+    if (!s) return;
+    await s.agent.stop();
+    await s.runtime.drained();
+    await s.bus.close();
+  };
+  const startSession = async (): Promise<void> => {
+    const creds = natsCredsToUse(config.DCA_STATE_DIR, config.NATS_CREDS_FILE);
+    const nc = await connectNats(
+      { servers: config.NATS_URL, name: `dca-${config.DCA_MAC}`, user: config.NATS_USER, pass: config.NATS_PASS, token: config.NATS_TOKEN, credsFile: creds.file },
+      logger.child({ component: 'nats' }),
+    );
+    const bus = new NatsBus(nc, logger);
+    const runtime = new SoloRuntime(bus, logger, guard);
+    const onNatsJwt = async (jwt: string) => {
+      const file = await saveDeviceCreds(config.DCA_STATE_DIR, jwt, identity.keys);
+      logger.info({ file }, 'NATS creds received at enrollment: reconnecting as this device');
+      await stopSession();
+      await startSession();
+    };
+    const agent = new Agent({
+      bus,
+      driver,
+      runtime,
+      logger,
+      identity: { mac: config.DCA_MAC, release: config.DCA_RELEASE, ip: config.DCA_IP, middleboxType: config.DCA_MIDDLEBOX_TYPE },
+      keys: identity.keys,
+      enrollToken: config.DCA_ENROLL_TOKEN,
+      onNatsJwt: creds.bootstrap ? onNatsJwt : undefined,
+      inverse,
+    });
+    session = { agent, runtime, bus };
+    logger.info({ mac: config.DCA_MAC, driver: driver.kind, release: config.DCA_RELEASE, stateDir: config.DCA_STATE_DIR, natsCreds: creds.file, bootstrap: creds.bootstrap }, 'dca starting');
+    void agent.start().catch((e) => logger.error({ err: (e as Error).message }, 'agent failed to start'));
+  };
   onShutdown(logger, async () => {
-    await agent.stop();
-    await runtime.drained();
-    await bus.close();
+    await stopSession();
     await driver.close?.();
   });
-  logger.info({ mac: config.DCA_MAC, driver: driver.kind, release: config.DCA_RELEASE, stateDir: config.DCA_STATE_DIR }, 'dca starting');
-  await agent.start();
+  await startSession();
 }
 
 main().catch((e) => exitOnConfigError('dca', e));

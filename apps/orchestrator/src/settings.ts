@@ -17,6 +17,8 @@ export const OrchestratorSettings = serviceSettings(3001).extend({
   NCO_ENROLL_TOKEN: z.string().min(16).optional(),
   /** A signed check-in must be issued within this many ms of the NCO's clock. */
   CHECKIN_MAX_SKEW_MS: env.int(1000, 3_600_000).default(300_000),
+  /** The `npm run nats-auth -- init` directory: issue each enrolled device its NATS JWT, push revocations (docs/security.md, "NATS permissions"). */
+  NATS_AUTH_DIR: z.string().min(1).optional(),
 });
 
 export type OrchestratorConfig = z.infer<typeof OrchestratorSettings>;

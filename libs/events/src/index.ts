@@ -9,6 +9,7 @@ export * from './schemas/host.schema';
 export * from './schemas/event.schema';
 export * from './nats/logger';
 export * from './nats/connect';
+export * from './nats/creds';
 export * from './nats/bus';
 export * from './nats/jetstream';
 export * from './schemas/catalog.schema';

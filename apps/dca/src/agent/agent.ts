@@ -53,6 +53,11 @@ export interface AgentOptions<D extends Driver = Driver> {
   keys?: DeviceKeys;
   /** Bootstrap token: proven (never sent) at check-in so the NCO approves this device at once. */
   enrollToken?: string;
+  /**
+   * Connected with the shared bootstrap NATS creds: the check-in asks for this device's own NATS
+   * JWT and hands it here instead of starting (the process then reconnects as the device).
+   */
+  onNatsJwt?: (jwt: string) => Promise<void>;
   backoff?: Partial<BackoffOptions>;
   /** Log failed check-in attempts at debug level (a fleet logs one summary instead of thousands). */
   quiet?: boolean;
@@ -118,6 +123,10 @@ export class Agent<D extends Driver = Driver> {
     this.state = 'checking-in';
     this.started = this.checkin(abort.signal).then(async (reply) => {
       if (!reply || abort.signal.aborted) return;
+      if (this.o.onNatsJwt) {
+        if (reply.natsJwt) return this.o.onNatsJwt(reply.natsJwt);
+        this.o.logger.warn({ mac: this.mac }, 'asked the NCO for NATS creds and got none (NATS_AUTH_DIR not set?): the bootstrap user cannot publish reports');
+      }
       this.accept(reply);
       this.state = 'running';
       this.o.runtime.attach(this);
@@ -279,6 +288,7 @@ export class Agent<D extends Driver = Driver> {
     if (keys) {
       body.identity = { signKey: keys.signPublic, encKey: keys.encPublic };
       if (this.o.enrollToken) body.identity.enrollProof = enrollmentProof(this.o.enrollToken, keys.signPublic);
+      if (this.o.onNatsJwt) body.natsCreds = true;
     }
     return body;
   }

@@ -5,6 +5,7 @@ import { MicroBatcher, NatsService, ROOT_LOGGER, SERVICE_CONFIG } from '@nco/run
 import { Logger } from 'pino';
 import { OrchestratorConfig } from '../settings';
 import { DeviceEnrollment } from './device-enrollment';
+import { DeviceNatsAccess } from './device-nats-access';
 import { diffHost, proposeHostId } from './host-id.policy';
 
 type Outcome = CheckinReply | NcoError;
@@ -26,6 +27,7 @@ export class CheckinService {
     @Inject(SERVICE_CONFIG) private readonly config: OrchestratorConfig,
     @Inject(ROOT_LOGGER) root: Logger,
     private readonly enrollment: DeviceEnrollment,
+    private readonly natsAccess: DeviceNatsAccess,
   ) {
     this.log = root.child({ component: 'checkin' });
     this.batcher = new MicroBatcher({
@@ -57,7 +59,10 @@ export class CheckinService {
       await this.enrollment.bind(rows.filter((r) => byMac.get(r.mac)?.identity).map((r) => ({ mac: r.mac, hostId: r.hostId })));
       await this.announce(rows, byMac);
       for (const row of rows) {
-        results.set(row.mac, { hostId: row.hostId, isNew: row.inserted, reportIntervalMs: this.config.REPORT_INTERVAL_MS });
+        const body = byMac.get(row.mac)!;
+        // Admitted above: approved and not revoked, so it may have its own NATS user.
+        const natsJwt = body.natsCreds && body.identity ? await this.natsAccess.issue(row.hostId, body.identity.signKey) : undefined;
+        results.set(row.mac, { hostId: row.hostId, isNew: row.inserted, reportIntervalMs: this.config.REPORT_INTERVAL_MS, ...(natsJwt ? { natsJwt } : {}) });
       }
       // A new MAC whose proposed id was taken: a random id is drawn again, an IPv4 octet cannot be.
       todo = inputs.filter((i) => !results.has(i.mac)).map((i) => byMac.get(i.mac)!);

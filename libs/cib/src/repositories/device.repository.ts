@@ -122,4 +122,10 @@ export class DeviceRepository {
     );
     return rows[0] ? toRow(rows[0]) : undefined;
   }
+
+  /** Every revoked device's signing key and when it was revoked (its NATS user key is revoked as of then). */
+  async revokedKeys(): Promise<Array<{ signKey: string; revokedAt: Date }>> {
+    const rows: Array<Record<string, unknown>> = await this.ds.query(`SELECT sign_key, coalesce(revoked_at, now()) AS revoked_at FROM devices WHERE state = 'revoked'`);
+    return rows.map((r) => ({ signKey: r.sign_key as string, revokedAt: new Date(r.revoked_at as string) }));
+  }
 }

@@ -51,6 +51,8 @@ export const CheckinBody = z.object({
     .optional(),
   /** The device's public keys (docs/security.md); the check-in envelope is then signed with them. */
   identity: DeviceIdentityClaim.optional(),
+  /** Connected with the shared bootstrap NATS creds: asks for its own NATS user JWT (docs/security.md, "NATS permissions"). */
+  natsCreds: z.literal(true).optional(),
 });
 export type CheckinBody = z.infer<typeof CheckinBody>;
 
@@ -61,6 +63,8 @@ export const CheckinReply = z.object({
   hostId: HostId,
   isNew: z.boolean(),
   reportIntervalMs: z.number().int().min(100),
+  /** The device's NATS user JWT, when it asked (natsCreds) and the NCO issues them; its seed is the device's identity key. */
+  natsJwt: z.string().min(1).max(8192).optional(),
 });
 export type CheckinReply = z.infer<typeof CheckinReply>;
 

@@ -8,3 +8,4 @@ export * from './artifact-seal';
 export * from './nats-permissions';
 export * from './nats-auth';
 export * from './device-nkey';
+export * from './nats-auth-dir';

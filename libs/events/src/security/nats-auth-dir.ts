@@ -100,16 +100,40 @@ export async function revokeInDir(dir: string, who: string[], opts: { servers?: 
   const next = withRevocations(s, keys);
   await save(dir, next);
   if (!opts.servers) return { revoked: keys, pushed: false };
+  await pushNcoAccount(next, opts.servers);
+  return { revoked: keys, pushed: true };
+}
+
+/**
+ * Adds `revocations` (user key → unix seconds; the later time wins) to the directory's list,
+ * rewrites it when writable (so `auth.conf` and the tool keep them), and pushes the account JWT
+ * with the whole list to `servers`: what the orchestrator does at `nco devices revoke`.
+ */
+export async function pushRevocations(dir: string, revocations: Record<string, number>, servers: string | string[]): Promise<{ total: number; recorded: boolean }> {
+  const s = loadNatsAuth(dir);
+  const merged = { ...s.revocations };
+  for (const [key, at] of Object.entries(revocations)) merged[key] = Math.max(merged[key] ?? 0, at);
+  const next = { ...s, revocations: merged };
+  let recorded = true;
+  try {
+    await save(dir, next);
+  } catch {
+    recorded = false; // a read-only mount: the server's resolver still stores what is pushed
+  }
+  await pushNcoAccount(next, servers);
+  return { total: Object.keys(merged).length, recorded };
+}
+
+async function pushNcoAccount(s: NatsAuthState, servers: string | string[]): Promise<void> {
   const sys = await connect({
-    servers: opts.servers,
-    authenticator: credsAuthenticator(new TextEncoder().encode(await systemUserCreds(next))),
+    servers,
+    authenticator: credsAuthenticator(new TextEncoder().encode(await systemUserCreds(s))),
     name: 'nats-auth-revoke',
     timeout: 5_000,
   });
   try {
-    await pushAccountJwt(sys, await ncoAccountJwt(accountSigner(next), next.revocations));
+    await pushAccountJwt(sys, await ncoAccountJwt(accountSigner(s), s.revocations));
   } finally {
     await sys.close();
   }
-  return { revoked: keys, pushed: true };
 }
