@@ -41,7 +41,7 @@ export function devicesCommand(ctx: CliContext): Command {
 
   for (const [verb, contract, says] of [
     ['approve', Subjects.cmd.devicesApprove, 'lets a pending device check in (its next attempt succeeds)'],
-    ['revoke', Subjects.cmd.devicesRevoke, 'refuses the device\'s check-ins, reports and answers from now on'],
+    ['revoke', Subjects.cmd.devicesRevoke, 'refuses the device\'s check-ins, reports and answers from now on, and cuts its NATS access (NATS_AUTH_DIR)'],
   ] as const) {
     devices
       .command(`${verb} <device>`)
