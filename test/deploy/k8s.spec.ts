@@ -23,7 +23,7 @@ interface Container {
   command?: string[];
   args?: string[];
   ports?: Array<{ name?: string; containerPort: number }>;
-  env?: Array<{ name: string; value?: string; valueFrom?: unknown }>;
+  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: unknown } }>;
   envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   livenessProbe?: { httpGet?: { path: string; port: string | number } };
@@ -72,8 +72,22 @@ function environmentOf(objects: K8sObject[], c: Container): Record<string, strin
       for (const [k, v] of Object.entries(data)) env[k] = Buffer.from(v, 'base64').toString('utf8');
     }
   }
-  for (const e of c.env ?? []) env[e.name] = e.value ?? (e.valueFrom ? '10.10.0.5' : '');
+  for (const e of c.env ?? []) {
+    const ref = e.valueFrom?.secretKeyRef;
+    if (ref) {
+      const value = (get(objects, 'Secret', ref.name).data as Record<string, string>)[ref.key];
+      if (value === undefined) throw new Error(`Secret ${ref.name} has no key ${ref.key} (env ${e.name})`);
+      env[e.name] = Buffer.from(value, 'base64').toString('utf8');
+    } else env[e.name] = e.value ?? (e.valueFrom ? '10.10.0.5' : '');
+  }
   return env;
+}
+
+/** The Secret keys a container can read: whole Secrets (envFrom) and single keys (env). */
+function secretKeysOf(objects: K8sObject[], c: Container): string[] {
+  const keys = (c.envFrom ?? []).filter((f) => f.secretRef).flatMap((f) => Object.keys(get(objects, 'Secret', f.secretRef!.name).data as Record<string, string>));
+  for (const e of c.env ?? []) if (e.valueFrom?.secretKeyRef) keys.push(e.valueFrom.secretKeyRef.key);
+  return keys.sort();
 }
 
 function endpoint(objects: K8sObject[], kind: string, name: string): Endpoint {
@@ -208,14 +222,35 @@ describe('k8s/', () => {
       expect(checked).toEqual(expect.arrayContaining([...APPS, 'dca', 'migrate']));
     });
 
-    it('only security-svc sees the KEK; the DCAs and the dashboard see no secret at all', () => {
+    it('only security-svc sees the KEK; the DCAs see only the enrollment token (and the fleet its identity seed), the dashboard no secret', () => {
+      const secretsOf: Record<string, string[]> = { dca: ['NCO_ENROLL_TOKEN'], fleet: ['FLEET_IDENTITY_SEED', 'NCO_ENROLL_TOKEN'], dashboard: [] };
       for (const w of objects().filter((o) => WORKLOADS.includes(o.kind))) {
         for (const c of template(w).spec.containers) {
           const env = c.image.includes('layer45/nco') ? environmentOf(objects(), c) : {};
-          if (appOf(c) !== 'security-svc') expect(env.NCO_KEK).toBeUndefined();
-          if (['dca', 'fleet', 'dashboard'].includes(appOf(c) ?? '')) expect(c.envFrom?.some((f) => f.secretRef)).toBeFalsy();
+          const app = appOf(c) ?? '';
+          if (app !== 'security-svc') expect(env.NCO_KEK).toBeUndefined();
+          if (app in secretsOf) expect([app, secretKeysOf(objects(), c)]).toEqual([app, secretsOf[app]]);
         }
       }
+    });
+
+    it('enrolls devices at first check-in: the orchestrator and every agent share the bootstrap token; only the fleet has the identity seed', () => {
+      const o = objects();
+      const token = environmentOf(o, template(get(o, 'Deployment', 'orchestrator')).spec.containers[0]).NCO_ENROLL_TOKEN;
+      expect(token?.length).toBeGreaterThanOrEqual(16);
+      if (overlay === 'production') expect(token).toBe(tree.keys.NCO_ENROLL_TOKEN);
+      const agents = [get(o, 'DaemonSet', 'dca'), find(o, 'Deployment', 'fleet')].filter((a): a is K8sObject => !!a);
+      for (const a of agents) expect([a.metadata.name, environmentOf(o, template(a).spec.containers[0]).DCA_ENROLL_TOKEN]).toEqual([a.metadata.name, token]);
+      for (const w of o.filter((x) => WORKLOADS.includes(x.kind))) {
+        for (const c of [...template(w).spec.containers, ...((template(w).spec as { initContainers?: Container[] }).initContainers ?? [])]) {
+          const app = appOf(c) ?? '';
+          const keys = secretKeysOf(o, c);
+          expect([w.metadata.name, c.name, keys.includes('NCO_ENROLL_TOKEN')]).toEqual([w.metadata.name, c.name, ['orchestrator', 'dca', 'fleet'].includes(app)]);
+          expect([w.metadata.name, c.name, keys.includes('FLEET_IDENTITY_SEED')]).toEqual([w.metadata.name, c.name, app === 'fleet']);
+        }
+      }
+      const fleet = find(o, 'Deployment', 'fleet');
+      if (fleet) expect(environmentOf(o, template(fleet).spec.containers[0]).FLEET_IDENTITY_SEED.length).toBeGreaterThanOrEqual(32);
     });
 
     it('signs device commands with a key every agent trusts; services all sign', () => {
