@@ -21,6 +21,7 @@ const common = {
     '^@nco/events$': '<rootDir>/libs/events/src/index.ts',
     '^@nco/cib$': '<rootDir>/libs/cib/src/index.ts',
     '^@nco/runtime$': '<rootDir>/libs/runtime/src/index.ts',
+    '^@nco/delivery$': '<rootDir>/libs/delivery/src/index.ts',
     '^@nco/events/testing$': '<rootDir>/libs/events/src/testing/index.ts',
     '^@nco/cib/testing$': '<rootDir>/libs/cib/src/testing/index.ts',
   },

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { CommandIntakeService } from './commands/command-intake.service';
+import { CommandIntakeService } from '@nco/delivery';
 import { DeployCommandsHandler } from './commands/deploy-commands.handler';
 import { DeployCommandsService } from './commands/deploy-commands.service';
 import { DeployDispatchService } from './dispatch/deploy-dispatch.service';

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from '@nco/runtime';
 import { RevokeSettings } from '../../revoke-svc/src/settings';
-import { inFlightBoundMs } from './dispatch/dispatch.settings';
+import { inFlightBoundMs } from '@nco/delivery';
 import { DeploySettings } from './settings';
 
 describe('deploy-svc and revoke-svc settings', () => {

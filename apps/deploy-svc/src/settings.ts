@@ -1,6 +1,6 @@
 import { env, serviceSettings } from '@nco/runtime';
 import { z } from 'zod';
-import { DispatchSettingsShape, inFlightBoundMs, retryRange } from './dispatch/dispatch.settings';
+import { DispatchSettingsShape, inFlightBoundMs, retryRange } from '@nco/delivery';
 
 export const DeploySettings = serviceSettings(3003)
   .extend(DispatchSettingsShape)

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DeprecateBody, RevokeBody } from '@nco/events';
 import { ROOT_LOGGER } from '@nco/runtime';
 import { Logger } from 'pino';
-import { Accepted, CommandIntakeService, describeModule } from '../../deploy-svc/src/commands/command-intake.service';
+import { Accepted, CommandIntakeService, describeModule } from '@nco/delivery';
 
 /**
  * `nco deprecate` (no new socket picks the module up; sockets using it keep it) and `nco revoke`

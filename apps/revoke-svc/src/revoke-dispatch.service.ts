@@ -3,10 +3,7 @@ import { DeviceWorkRepository } from '@nco/cib';
 import { QueueGroups } from '@nco/events';
 import { NatsService, ROOT_LOGGER, SERVICE_CONFIG } from '@nco/runtime';
 import { Logger } from 'pino';
-import { CommandDelivery } from '../../deploy-svc/src/dispatch/command.delivery';
-import { dispatchMetrics } from '../../deploy-svc/src/dispatch/dispatch.metrics';
-import { DeviceDispatcher } from '../../deploy-svc/src/dispatch/dispatcher';
-import { subscribeTriggers } from '../../deploy-svc/src/dispatch/triggers';
+import { CommandDelivery, DeviceDispatcher, dispatchMetrics, subscribeTriggers } from '@nco/delivery';
 import { RevokeConfig } from './settings';
 
 /** revoke-svc's dispatcher: deprecations and revocations (operators' and rotations'), to the devices. */

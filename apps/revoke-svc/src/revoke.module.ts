@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { CommandIntakeService } from '../../deploy-svc/src/commands/command-intake.service';
+import { CommandIntakeService } from '@nco/delivery';
 import { RevokeCommandsHandler } from './revoke-commands.handler';
 import { RevokeCommandsService } from './revoke-commands.service';
 import { RevokeDispatchService } from './revoke-dispatch.service';

@@ -3,7 +3,7 @@ import { DeviceWorkRepository } from '@nco/cib';
 import { PriorityBody, ToggleBody } from '@nco/events';
 import { ROOT_LOGGER } from '@nco/runtime';
 import { Logger } from 'pino';
-import { Accepted, checkPriority, CommandIntakeService, describeModule } from './command-intake.service';
+import { Accepted, checkPriority, CommandIntakeService, describeModule } from '@nco/delivery';
 
 /** `nco toggle` and `nco priority`: validated, written as desired state, carried by the dispatcher. */
 @Injectable()

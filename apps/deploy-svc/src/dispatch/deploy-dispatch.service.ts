@@ -6,10 +6,7 @@ import { Logger } from 'pino';
 import { ArtifactSealer } from '../install/artifact-sealer';
 import { InstallDelivery } from '../install/install.delivery';
 import { DeployConfig } from '../settings';
-import { CommandDelivery } from './command.delivery';
-import { dispatchMetrics } from './dispatch.metrics';
-import { DeviceDispatcher } from './dispatcher';
-import { subscribeTriggers } from './triggers';
+import { CommandDelivery, DeviceDispatcher, dispatchMetrics, subscribeTriggers } from '@nco/delivery';
 
 /** deploy-svc's dispatcher: installs, toggles and priorities, from the CIB to the devices. */
 @Injectable()

@@ -1,8 +1,7 @@
 import type { ClaimedWork, DeviceWorkRepository, InstallPayload } from '@nco/cib';
 import { ArtifactStore, createStamper, InstallCommand, isNcoError, NatsBus, NcoStamper, Subjects } from '@nco/events';
 import { Logger } from 'pino';
-import { Delivery } from '../dispatch/dispatcher';
-import { fromError, fromReply, groupBy, Semaphore, WorkOutcome } from '../dispatch/outcome';
+import { Delivery, fromError, fromReply, groupBy, Semaphore, WorkOutcome } from '@nco/delivery';
 import { artifactSource, checkArtifact, hexKeyOf, stampVariables } from './artifact';
 import { ArtifactSealer, DeviceSealKey } from './artifact-sealer';
 import type { EphemeralKey } from '@nco/events';

@@ -2,8 +2,7 @@ import type { ClaimedInverse, InverseDone, InverseFailure, MiddleboxRepository }
 import type { InverseResult } from '@nco/events';
 import { isNcoError } from '@nco/events';
 import { Logger } from 'pino';
-import { DispatchConfig, inFlightBoundMs } from '../dispatch/dispatch.settings';
-import { retryDelayMs, Semaphore } from '../dispatch/outcome';
+import { DispatchConfig, inFlightBoundMs, retryDelayMs, Semaphore } from '@nco/delivery';
 
 /** Sends one claimed row to its middlebox and returns the middlebox's answer (throws on error). */
 export type InverseSend = (row: ClaimedInverse) => Promise<InverseResult>;
