@@ -1,5 +1,7 @@
 import { env, serviceSettings } from '@nco/runtime';
 import { HostIdMode } from '@nco/events';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 export const OrchestratorSettings = serviceSettings(3001).extend({
@@ -18,7 +20,11 @@ export const OrchestratorSettings = serviceSettings(3001).extend({
   /** A signed check-in must be issued within this many ms of the NCO's clock. */
   CHECKIN_MAX_SKEW_MS: env.int(1000, 3_600_000).default(300_000),
   /** The `npm run nats-auth -- init` directory: issue each enrolled device its NATS JWT, push revocations (docs/security.md, "NATS permissions"). */
-  NATS_AUTH_DIR: z.string().min(1).optional(),
+  NATS_AUTH_DIR: z
+    .string()
+    .min(1)
+    .refine((dir) => existsSync(join(dir, 'nats-auth.json')), { message: 'no nats-auth.json there: run `npm run nats-auth -- init <dir>` first' })
+    .optional(),
 });
 
 export type OrchestratorConfig = z.infer<typeof OrchestratorSettings>;
