@@ -113,7 +113,12 @@ describe('middleboxes: inverse modules kept in step with deployments', () => {
     await fleet.stopDevice(broken.hostId!);
     await fleet.startDevice(broken.hostId!);
     await pollUntil(async () => holds(broken), 'the dissector after the check-in', 30_000);
-    expect(await records(broken.hostId!)).toEqual([expect.objectContaining({ state: 'installed', gave_up: false, last_error: null })]);
+    // The device holds it first; the CIB records it when deploy-svc settles the answer.
+    const [settled] = await pollUntil(async () => {
+      const r = await records(broken.hostId!);
+      return r[0]?.state === 'installed' ? r : null;
+    }, 'the CIB to record the dissector installed', 30_000);
+    expect(settled).toMatchObject({ state: 'installed', gave_up: false, last_error: null });
   });
 
   it('links and unlinks an inverse module for another middlebox type with the CLI; a bad link changes nothing', async () => {
