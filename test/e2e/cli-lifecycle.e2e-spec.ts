@@ -113,6 +113,12 @@ describe('nco lifecycle commands through the running system', () => {
     await fleet.reportNow(h[2]);
     await pollUntil(async () => (await modulesOf(h[2])).deployments[0].hostErrorAt !== null, 'the host error in the CIB');
     expect((await ok('status', String(h[2]))).stdout).toMatch(/not reported by the device since/);
+
+    // The operator deploys it again (the lost copy does not count as running) and revokes the lost one.
+    expect((await ok('deploy', 'dns-tag', '--host', String(h[2]), '--json')).json()).toMatchObject({ status: 'succeeded', succeeded: 1 });
+    expect((await driver(h[2]).report()).Installed).toHaveLength(1);
+    expect((await ok('revoke', String(id2), '--host', String(h[2]), '--json')).json()).toMatchObject({ status: 'succeeded', succeeded: 1 });
+    await pollUntil(async () => (await modulesOf(h[2])).deployments.map((d: any) => d.moduleId).join() === String((await driver(h[2]).report()).Installed[0].ID), 'only the new module in the CIB');
   });
 
   it('rotates: the old module is revoked where its sockets drained, and waits where they have not', async () => {

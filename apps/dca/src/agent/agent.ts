@@ -208,11 +208,12 @@ export class Agent<D extends Driver = Driver> {
     });
   }
 
-  /** revoke: unload and delete (Result 1 also when the module is already revoked), then report. */
+  /** revoke: unload and delete (Result 1 also when the module is already revoked or not there at all), then report. */
   async revoke(cmd: ModuleCommandBody): Promise<KernelResult> {
     return this.serial(async () => {
       const outcome = await this.driver.remove(cmd.moduleId);
-      this.log({ hostId: this.hostId, moduleId: cmd.moduleId, outcome }, outcome === 'removed' ? 'module revoked' : 'module already revoked');
+      const what = { removed: 'module revoked', 'already-revoked': 'module already revoked', absent: 'module not on this device: nothing to revoke' }[outcome];
+      this.log({ hostId: this.hostId, moduleId: cmd.moduleId, outcome }, what);
       await this.report('change');
       return { ID: cmd.moduleId, Result: 1 };
     });

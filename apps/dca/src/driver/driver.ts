@@ -20,8 +20,11 @@ export interface CommandResult {
 /** `installed`: the module was loaded now; `unchanged`: the same artifact (id and sha256) was already loaded. */
 export type InstallOutcome = 'installed' | 'unchanged';
 
-/** `removed`: unloaded and deleted now; `already-revoked`: the core already lists it as revoked. */
-export type RemoveOutcome = 'removed' | 'already-revoked';
+/**
+ * `removed`: unloaded and deleted now; `already-revoked`: the core already lists it as revoked;
+ * `absent`: the core has no such module at all (e.g. lost with a device's state): nothing to do.
+ */
+export type RemoveOutcome = 'removed' | 'already-revoked' | 'absent';
 
 /** A module's answer to a security challenge, as the core sends it: hex strings. */
 export interface ChallengeAnswer {

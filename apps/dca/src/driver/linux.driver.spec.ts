@@ -145,14 +145,15 @@ describe('LinuxDriver', () => {
     expect(driver.record(513)).toBeUndefined();
   });
 
-  it('remove of a module it has no record of: the file in the modules dir names it, the core may list it as revoked, else not_found', async () => {
+  it('remove of a module it has no record of: the file in the modules dir names it, the core may list it as revoked or not at all; loaded under an unknown name is not_found', async () => {
     writeFileSync(join(modulesDir, '700.ko'), stampedKo({ moduleId: 700 }));
     expect(await driver.remove(700)).toBe('removed');
     expect(calls).toEqual([{ file: 'rmmod', args: ['dns_tag'] }]);
     expect(existsSync(join(modulesDir, '700.ko'))).toBe(false);
-    transport.expect(REPORT, fx('report.txt')).expect(REPORT, fx('report.txt'));
+    transport.expect(REPORT, fx('report.txt')).expect(REPORT, fx('report.txt')).expect(REPORT, fx('report.txt'));
     expect(await driver.remove(4)).toBe('already-revoked'); // report.txt lists 4 as Revoked
-    await expect(driver.remove(999)).rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('module 999 was not installed by this agent') });
+    expect(await driver.remove(999)).toBe('absent'); // in none of the core's lists
+    await expect(driver.remove(600)).rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('module 600 was not installed by this agent') });
   });
 
   it('keeps its records across a restart', async () => {

@@ -181,7 +181,9 @@ export class LinuxDriver implements Driver {
     if (!rec) {
       if (this.revoked.has(moduleId)) return 'already-revoked';
       const kernel = await this.report();
-      if (kernel.Revoked.some((m) => m.ID === moduleId) && ![...kernel.Installed, ...kernel.Deprecated].some((m) => m.ID === moduleId)) return 'already-revoked';
+      const loaded = [...kernel.Installed, ...kernel.Deprecated].some((m) => m.ID === moduleId);
+      if (!loaded) return kernel.Revoked.some((m) => m.ID === moduleId) ? 'already-revoked' : 'absent';
+      // Loaded, but not by this agent: without its file the kernel module name is unknown.
       throw new DriverError(`module ${moduleId} was not installed by this agent (no record and no ${moduleId}.ko in ${this.o.modulesDir}), so its kernel module name is unknown`, 'not_found');
     }
     try {

@@ -147,10 +147,7 @@ export class SimulatedDriver implements Driver {
    * `already-revoked`, so a repeated revoke succeeds.
    */
   async remove(moduleId: number): Promise<RemoveOutcome> {
-    if (!this.modules.delete(moduleId)) {
-      if (this.revoked.has(moduleId)) return 'already-revoked';
-      throw new DriverError(`module ${moduleId} is not loaded`, 'not_found');
-    }
+    if (!this.modules.delete(moduleId)) return this.revoked.has(moduleId) ? 'already-revoked' : 'absent';
     this.addRevoked(moduleId);
     await this.persist();
     return 'removed';

@@ -205,11 +205,15 @@ export class BuildRepository {
     });
   }
 
-  /** Hosts (of `hostIds`) that already run `moduleName`, not deprecated and not failed (or about to). */
+  /**
+   * Hosts (of `hostIds`) that already run `moduleName`: not deprecated, not failed, and still
+   * reported by the device (a host error means the device lost it: deploy it again).
+   */
   async hostsRunning(hostIds: number[], moduleName: string): Promise<number[]> {
     const rows: Array<{ host_id: number }> = await this.ds.query(
       `SELECT DISTINCT host_id FROM deployments
-       WHERE host_id = ANY($1::int[]) AND module_name = $2 AND state <> 'failed' AND NOT deprecated ORDER BY host_id`,
+       WHERE host_id = ANY($1::int[]) AND module_name = $2 AND state <> 'failed' AND NOT deprecated AND host_error_at IS NULL
+       ORDER BY host_id`,
       [hostIds, moduleName],
     );
     return rows.map((r) => Number(r.host_id));
