@@ -21,7 +21,7 @@ export function positiveInt(max = Number.MAX_SAFE_INTEGER, what = 'a positive wh
 export const parseTimeout = positiveInt(3_600_000, 'milliseconds');
 export const parseHostId = positiveInt(2_147_483_647, 'a host id');
 
-const LABEL_KEY = /^[a-z0-9][a-z0-9._/-]{0,62}$/;
+export const LABEL_KEY = /^[a-z0-9][a-z0-9._/-]{0,62}$/;
 
 /** `--label k=v`, repeatable: collects `[k, v]` pairs. */
 export function collectLabel(value: string, previous: Array<[string, string]> = []): Array<[string, string]> {

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { HostTarget } from '@nco/events';
+import { HostTarget, ModuleName } from '@nco/events';
 import { collectHostIds, collectLabel, labelSelector } from './args';
 import { usageError } from './errors';
 
@@ -36,7 +36,7 @@ export function moduleSelector(arg: string, target: HostTarget): { module: strin
     if (target.hostIds?.length !== 1) throw usageError(`module id ${arg} is per host: give exactly one --host (or the module's name)`);
     return { moduleId: parseModuleId(arg) };
   }
-  if (!/^[a-z][a-z0-9-]{1,47}$/.test(arg)) throw usageError(`"${arg}" is neither a module name (like dns-tag) nor a module id`);
+  if (!ModuleName.safeParse(arg).success) throw usageError(`"${arg}" is neither a module name (like dns-tag) nor a module id`);
   return { module: arg };
 }
 

@@ -1,13 +1,13 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { Subjects } from '@nco/events';
-import { collectHostIds, collectLabel, labelSelector } from '../args';
+import { collectHostIds, collectLabel, LABEL_KEY, labelSelector } from '../args';
 import { CliContext, withConnection } from '../context';
 import { usageError } from '../errors';
 import { toJson } from '../output/json';
 import { ask } from '../requests';
 
 const collectKey = (value: string, previous: string[] = []) => {
-  if (!/^[a-z0-9][a-z0-9._/-]{0,62}$/.test(value)) throw new InvalidArgumentError('expected a label key like rack.');
+  if (!LABEL_KEY.test(value)) throw new InvalidArgumentError('expected a label key like rack.');
   return [...previous, value];
 };
 
