@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { createTestDatabase, TestDatabase } from '@nco/cib/testing';
-import { connectNats, generateSigningKey, NatsBus, silentLogger, Subjects } from '@nco/events';
+import { connectNats, generateReportKey, generateSigningKey, NatsBus, silentLogger, Subjects } from '@nco/events';
 import { startNatsServer } from '@nco/events/testing';
 import { headersRelease } from './_support';
 
@@ -44,9 +44,9 @@ function securityEnv(): { nco: Record<string, string>; dca: Record<string, strin
   // the one real DCA still enrolls (it always has an identity), so the token stays.
   if (process.argv.includes('--insecure')) return { nco: { NCO_ENROLL_TOKEN: token }, dca: { DCA_ALLOW_UNSIGNED: 'true', FLEET_IDENTITY: 'off', DCA_ENROLL_TOKEN: token } };
   const key = generateSigningKey('bench-1');
-  // Signed commands, device identities enrolled with a bootstrap token, sealed artifacts, signed reports.
+  // Signed commands, device identities enrolled with a bootstrap token, sealed artifacts, MAC'ed reports.
   return {
-    nco: { NCO_SIGNING_KEY: key.privateSpec, NCO_ENROLL_TOKEN: token },
+    nco: { NCO_SIGNING_KEY: key.privateSpec, NCO_REPORT_KEY: generateReportKey('bench-r1').privateSpec, NCO_ENROLL_TOKEN: token },
     dca: { DCA_TRUSTED_KEYS: key.publicSpec, DCA_ENROLL_TOKEN: token, FLEET_IDENTITY_SEED: randomBytes(32).toString('base64') },
   };
 }

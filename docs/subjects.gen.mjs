@@ -156,7 +156,7 @@ const ENVELOPE = {
   operationId: 'the operation a message belongs to (traces a command through every service)',
   hostId: 'the host a message is about or from',
   nonce: 'replay protection for signed commands',
-  sig: '`{kid, alg: "ed25519", value}`: signature over the canonical bytes (reserved for signing)',
+  sig: '`{kid, alg, value}`: Ed25519 signature (commands, device messages) or, for reports, HMAC-SHA256 under the device report key (docs/security.md)',
 };
 
 function envelopeRows() {

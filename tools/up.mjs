@@ -59,7 +59,7 @@ settings: DATABASE_URL, REDIS_URL, NATS_URL (set = use that server, only check i
 (default 3000), LOG_LEVEL,
 LOG_FORMAT (default pretty here), NCO_KEK (default: a development key kept in
 ~/.config/nco/dev-kek), NCO_SIGNING_KEY_FILE (default: ~/.config/nco/dev-signing-key; the fleet
-trusts its public half), and every service setting in the README.
+trusts its public half), NCO_REPORT_KEY_FILE (default: ~/.config/nco/dev-report-key), and every service setting in the README.
 `;
 
 // ---------------------------------------------------------------------------------------------
@@ -316,6 +316,19 @@ function devSigningKey() {
   return { file, trusted: `${kid}:${createPublicKey(priv).export({ format: 'der', type: 'spki' }).toString('base64')}` };
 }
 
+/** An X25519 report key for development (docs/security.md, "Reports"): devices MAC their reports under keys derived from it. */
+function devReportKey() {
+  const file = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'nco', 'dev-report-key');
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    const { privateKey } = generateKeyPairSync('x25519');
+    writeFileSync(file, `dev-r1:${privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64')}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    say(`created a development report key in ${file} (set NCO_REPORT_KEY_FILE in production)`);
+  }
+  return file;
+}
+
 /** A development secret kept per user (the bootstrap token, the fleet's identity seed), created once. */
 function devSecret(name, bytes) {
   const file = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'nco', name);
@@ -463,9 +476,10 @@ async function main() {
   migrate(base);
   const kek = process.env.NCO_KEK ? undefined : devKek();
   const signing = process.env.NCO_SIGNING_KEY || process.env.NCO_SIGNING_KEY_FILE ? undefined : devSigningKey();
+  const reportKeyFile = process.env.NCO_REPORT_KEY || process.env.NCO_REPORT_KEY_FILE ? undefined : devReportKey();
   // Device identities: the fleet proves a development bootstrap token, so its devices are approved at once.
   const enrollToken = process.env.NCO_ENROLL_TOKEN || devSecret('dev-enroll-token', 24);
-  const serviceEnv = { ...base, ...(kek ? { NCO_KEK: kek.kek } : {}), ...(signing ? { NCO_SIGNING_KEY_FILE: signing.file } : {}), NCO_ENROLL_TOKEN: enrollToken };
+  const serviceEnv = { ...base, ...(kek ? { NCO_KEK: kek.kek } : {}), ...(signing ? { NCO_SIGNING_KEY_FILE: signing.file } : {}), ...(reportKeyFile ? { NCO_REPORT_KEY_FILE: reportKeyFile } : {}), NCO_ENROLL_TOKEN: enrollToken };
 
   say(`starting ${SERVICES.map((s) => s.name).join(', ')}`);
   SERVICES.forEach((s, i) => startChild(s.name, `dist/apps/${s.name}/src/main.js`, { ...serviceEnv, HTTP_PORT: String(s.port) }, i));

@@ -1,4 +1,4 @@
-import { deriveDeviceKeys, DeviceKeys, generateDeviceKeys, signDeviceEnvelope, Subjects } from '@nco/events';
+import { deriveDeviceKeys, deriveReportMacKey, DeviceKeys, EnvelopeSignHook, generateDeviceKeys, macDeviceReport, parseReportKeys, signDeviceEnvelope, Subjects } from '@nco/events';
 import { pollUntil } from '@nco/events/testing';
 import { randomBytes } from 'node:crypto';
 import { Fleet } from '../../apps/dca/src/fleet/fleet';
@@ -74,7 +74,17 @@ describe('security: device identity', () => {
     expect(await hostRow(mac)).toEqual(row);
     expect(await cibSnapshot(sys)).toEqual(before);
     // The real device still checks in.
-    await expect(checkin(mac, keysOf(0))).resolves.toMatchObject({ hostId: hosts[0], isNew: false });
+    // It is handed the NCO report key, under which it MACs its reports.
+    const [nco] = parseReportKeys(sys.reportKey!.privateSpec);
+    await expect(checkin(mac, keysOf(0))).resolves.toMatchObject({ hostId: hosts[0], isNew: false, reportKey: { kid: nco.kid, key: nco.publicKey } });
+  });
+
+  it('the fleet\'s devices MAC their reports under the key the check-in handed them', async () => {
+    const sub = sys.bus.nc.subscribe(`nco.dev.${hosts[0]}.report`, { max: 1 });
+    for await (const m of sub) expect(JSON.parse(new TextDecoder().decode(m.data)).sig).toMatchObject({ kid: sys.reportKey!.kid, alg: 'hmac-sha256' });
+    // …and they are believed: the host's last report time moves on.
+    const [{ t0 }] = await sys.query<{ t0: Date }>(`SELECT now() AS t0`);
+    await pollUntil(async () => (await sys.query(`SELECT 1 FROM hosts WHERE host_id = $1 AND last_seen_at > $2`, [hosts[0], t0])).length === 1, 'a MAC\'ed report applied');
   });
 
   it('a report from the wrong device is refused; the same report from the right one is applied', async () => {
@@ -82,13 +92,25 @@ describe('security: device identity', () => {
     const kernel = { Installed: [{ ID: 999, Activated: 1, Count: 0, ts: Date.now() / 1000 }], Deprecated: [], Revoked: [] };
     const unknown = () => sys.query(`SELECT module_id FROM unknown_modules WHERE host_id = $1`, [h]);
     const forged = generateDeviceKeys();
-    sys.bus.publish(Subjects.device.report, { hostId: h }, { seq: 1e6, reason: 'change', kernel }, { hostId: h, sign: (env, s) => void signDeviceEnvelope(env, s, forged) });
-    sys.bus.publish(Subjects.device.report, { hostId: h }, { seq: 1e6 + 1, reason: 'change', kernel }, { hostId: h });
+    // MAC'ed reports (NCO_REPORT_KEY): K is derived from a device's X25519 key and the NCO report key, for one host id.
+    const [nco] = parseReportKeys(sys.reportKey!.privateSpec);
+    const macBy = (keys: DeviceKeys, hostId = h, kid = nco.kid): EnvelopeSignHook => (env, s) => void macDeviceReport(env, s, kid, deriveReportMacKey(keys.enc, nco.publicKey, hostId));
+    const report = (seq: number, sign?: EnvelopeSignHook, k = kernel) => sys.bus.publish(Subjects.device.report, { hostId: h }, { seq, reason: 'change', kernel: k }, { hostId: h, sign });
+    report(1e6, (env, s) => void signDeviceEnvelope(env, s, forged));
+    report(1e6 + 1);
+    report(1e6 + 2, macBy(forged));
+    report(1e6 + 3, macBy(keysOf(1))); // another enrolled device's key
+    report(1e6 + 4, macBy(keysOf(0), hosts[1])); // the right device, a key for another host id
+    report(1e6 + 5, macBy(keysOf(0), h, 'no-such-key'));
     await new Promise((r) => setTimeout(r, 1_500));
     expect(await unknown()).toEqual([]);
-    // Control: signed by host 0's device the report is believed (so the refusals above were the identity check).
-    sys.bus.publish(Subjects.device.report, { hostId: h }, { seq: 1e6 + 2, reason: 'change', kernel }, { hostId: h, sign: (env, s) => void signDeviceEnvelope(env, s, keysOf(0)) });
-    await pollUntil(async () => (await unknown()).length === 1, 'the unknown module flagged from the genuine report');
+    // Control: MAC'ed by host 0's device the report is believed (so the refusals above were the identity check).
+    report(1e6 + 6, macBy(keysOf(0)));
+    await pollUntil(async () => (await unknown()).length === 1, 'the unknown module flagged from the genuine MAC\'ed report');
+    // A device not handed a report key yet still signs its reports, and is believed too.
+    const more = { ...kernel, Installed: [...kernel.Installed, { ...kernel.Installed[0], ID: 998 }] };
+    report(1e6 + 7, (env, s) => void signDeviceEnvelope(env, s, keysOf(0)), more);
+    await pollUntil(async () => (await unknown()).length === 2, 'the second unknown module flagged from the genuine signed report');
   });
 
   it('a revoked device is shut out: its check-ins are refused', async () => {

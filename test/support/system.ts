@@ -1,5 +1,5 @@
 import { createTestDatabase, TestDatabase } from '@nco/cib/testing';
-import { connectNats, generateSigningKey, GeneratedSigningKey, NatsBus, silentLogger } from '@nco/events';
+import { connectNats, generateReportKey, generateSigningKey, GeneratedSigningKey, NatsBus, silentLogger } from '@nco/events';
 import { NatsServerHandle, startNatsServer } from '@nco/events/testing';
 import { createService, RunningService, ServiceDefinition } from '@nco/runtime';
 import { randomBytes } from 'node:crypto';
@@ -47,12 +47,17 @@ export class TestSystem {
   readonly env: Record<string, string>;
   /** The NCO command-signing key of this system (fleets trust its public half). */
   readonly signingKey?: GeneratedSigningKey;
+  /** The NCO report key (NCO_REPORT_KEY): devices with an identity MAC their reports under a key derived from it. */
+  readonly reportKey?: { kid: string; privateSpec: string };
   /** Bootstrap token of this system's orchestrator; fleets prove it unless a test says otherwise. */
   readonly enrollToken = randomBytes(18).toString('base64url');
 
   constructor(private readonly o: SystemOptions = {}) {
     this.env = {};
-    if (o.signing !== false) this.signingKey = generateSigningKey('test-1');
+    if (o.signing !== false) {
+      this.signingKey = generateSigningKey('test-1');
+      this.reportKey = generateReportKey('test-r1');
+    }
   }
 
   async start(services = ALL_SERVICES): Promise<this> {
@@ -71,6 +76,7 @@ export class TestSystem {
       LIVENESS_SWEEP_MS: String(Math.max(100, Math.floor(interval / 2))),
       NCO_KEK: randomBytes(32).toString('base64'),
       ...(this.signingKey ? { NCO_SIGNING_KEY: this.signingKey.privateSpec } : {}),
+      ...(this.reportKey ? { NCO_REPORT_KEY: this.reportKey.privateSpec } : {}),
       NCO_ENROLL_TOKEN: this.enrollToken,
       ...(this.o.natsAuth ? { NATS_CREDS_FILE: this.o.natsAuth.servicesCreds } : {}),
       ...this.o.env,

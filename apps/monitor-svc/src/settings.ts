@@ -1,10 +1,11 @@
 import { Consumers } from '@nco/events';
-import { DatabaseSettings, env, HttpSettings, LoggingSettings, NatsSettings } from '@nco/runtime';
+import { DatabaseSettings, env, HttpSettings, LoggingSettings, NatsSettings, ReportKeySettings } from '@nco/runtime';
 import { z } from 'zod';
 
 export const MonitorSettings = LoggingSettings.extend(NatsSettings.shape)
   .extend(DatabaseSettings.shape)
   .extend(HttpSettings.shape)
+  .extend(ReportKeySettings.shape)
   .extend({
     HTTP_PORT: env.int(0, 65535).default(3005),
     /** Durable JetStream consumer the replicas share (tests and benches use their own). */

@@ -14,7 +14,7 @@ export const OperationId = z.uuid();
  */
 export const SignatureSchema = z.object({
   kid: z.string().min(1).max(64),
-  alg: z.enum(['ed25519']),
+  alg: z.enum(['ed25519', 'hmac-sha256']),
   value: z.string().min(1).max(256),
 });
 

@@ -1,4 +1,4 @@
-import { CheckinReply, NcoError, silentLogger, Subjects } from '@nco/events';
+import { CheckinReply, deriveReportMacKey, DeviceKeys, Envelope, generateDeviceKeys, generateReportKey, makeEnvelope, NcoError, parseReportKeys, publicKeyFrom, silentLogger, Subjects, verifyDeviceEnvelope, verifyReportMac } from '@nco/events';
 import { createHash } from 'node:crypto';
 import { SimulatedDriver } from '../driver/simulated.driver';
 import { stampedKo } from '../testing/stamped-artifacts';
@@ -8,7 +8,7 @@ import { backoffDelay, DEFAULT_BACKOFF } from './backoff';
 
 const reply = (hostId: number, reportIntervalMs = 1000): CheckinReply => ({ hostId, isNew: true, reportIntervalMs });
 
-function setup(answers: Array<CheckinReply | Error>) {
+function setup(answers: Array<CheckinReply | Error>, keys?: DeviceKeys) {
   const sleeps: number[] = [];
   const published: Array<{ subject: string; body: any; opts: any }> = [];
   const requests: any[] = [];
@@ -32,6 +32,7 @@ function setup(answers: Array<CheckinReply | Error>) {
     runtime: runtime as unknown as AgentRuntime,
     logger: silentLogger,
     identity: { mac: '02:00:00:00:00:01', release: '6.1.0-sim', middleboxType: 'wireshark' },
+    keys,
     random: () => 0.5,
     sleep: async (ms) => void sleeps.push(ms),
   });
@@ -54,6 +55,28 @@ describe('backoffDelay', () => {
 });
 
 describe('Agent', () => {
+  it('MACs its reports under the key derived from the NCO report key it was handed; signs them without one', async () => {
+    const keys = generateDeviceKeys();
+    const [nco] = parseReportKeys(generateReportKey('r1').privateSpec);
+    const sent = (t: ReturnType<typeof setup>) => {
+      const { subject, body, opts } = t.published[0];
+      const env = makeEnvelope('dca.report', body, { hostId: opts.hostId }) as Envelope<unknown>;
+      opts.sign(env, subject);
+      return { env, subject };
+    };
+    const mac = setup([{ ...reply(42), reportKey: { kid: nco.kid, key: nco.publicKey } }], keys);
+    await mac.agent.start();
+    const m = sent(mac);
+    expect(m.env.sig).toMatchObject({ kid: 'r1', alg: 'hmac-sha256' });
+    expect(verifyReportMac(m.env, m.subject, deriveReportMacKey(nco.privateKey, keys.encPublic, 42))).toBe(true);
+
+    const signed = setup([reply(42)], keys);
+    await signed.agent.start();
+    const s = sent(signed);
+    expect(s.env.sig).toMatchObject({ kid: keys.fingerprint, alg: 'ed25519' });
+    expect(verifyDeviceEnvelope(s.env, s.subject, publicKeyFrom(keys.signPublic, 'ed25519'))).toBe(true);
+  });
+
   it('checks in with its identity, retrying with growing delays until the NCO answers', async () => {
     const t = setup([new NcoError('unavailable', 'no service'), new NcoError('timeout', 'slow'), new Error('boom'), reply(42)]);
     await t.agent.start();

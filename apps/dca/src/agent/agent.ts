@@ -11,7 +11,7 @@ import {
   ReportBody,
   Subjects,
 } from '@nco/events';
-import { DeviceKeys, enrollmentProof, EnvelopeSignHook, signDeviceEnvelope } from '@nco/events';
+import { deriveReportMacKey, DeviceKeys, enrollmentProof, EnvelopeSignHook, macDeviceReport, signDeviceEnvelope } from '@nco/events';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { ChallengeAnswer, CommandResult, Driver, DriverError } from '../driver/driver';
@@ -89,6 +89,8 @@ export class Agent<D extends Driver = Driver> {
   private recheck?: Promise<void>;
   private readonly backoff: BackoffOptions;
   private readonly signHook?: EnvelopeSignHook;
+  /** Reports are MAC'ed under a key shared with the NCO once it handed one out (docs/security.md, "Reports"). */
+  private reportSign?: EnvelopeSignHook;
   /** Lifecycle commands run one at a time per device, in arrival order. */
   private lifecycle: Promise<unknown> = Promise.resolve();
 
@@ -272,7 +274,7 @@ export class Agent<D extends Driver = Driver> {
 
   private publish(hostId: number, body: ReportBody): boolean {
     try {
-      this.o.bus.publish(Subjects.device.report, { hostId }, body, { hostId, sign: this.sign });
+      this.o.bus.publish(Subjects.device.report, { hostId }, body, { hostId, sign: this.reportSign ?? this.sign });
       return true;
     } catch (e) {
       this.o.logger.warn({ hostId, seq: body.seq, err: (e as Error).message }, 'report not published; the next one retries');
@@ -321,10 +323,25 @@ export class Agent<D extends Driver = Driver> {
     return undefined;
   }
 
+  /** K = HKDF(X25519(our enc key, the NCO report key), host id); a key that does not parse leaves reports signed. */
+  private reportMacHook(reply: CheckinReply): EnvelopeSignHook | undefined {
+    const keys = this.o.keys;
+    if (!keys || !reply.reportKey) return undefined;
+    const { kid, key } = reply.reportKey;
+    try {
+      const mac = deriveReportMacKey(keys.enc, key, reply.hostId);
+      return (env, subject) => void macDeviceReport(env, subject, kid, mac);
+    } catch (e) {
+      this.o.logger.warn({ mac: this.mac, kid, err: (e as Error).message }, 'the NCO report key does not parse: reports stay signed');
+      return undefined;
+    }
+  }
+
   private accept(reply: CheckinReply): void {
     const previous = this.hostId;
     this.hostId = reply.hostId;
     this.reportIntervalMs = reply.reportIntervalMs;
+    this.reportSign = this.reportMacHook(reply);
     this.checkins++;
     const fields = { mac: this.mac, hostId: reply.hostId, isNew: reply.isNew, reportIntervalMs: reply.reportIntervalMs };
     if (previous !== undefined && previous !== reply.hostId) this.o.logger.warn({ ...fields, previousHostId: previous }, 'host id changed at check-in');

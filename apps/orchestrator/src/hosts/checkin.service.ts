@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AuditEntry, AuditRepository, CheckinInput, CheckinRow, HostRepository } from '@nco/cib';
-import { CheckinBody, CheckinReply, NcoError, Subjects } from '@nco/events';
+import { CheckinBody, CheckinReply, loadReportKeys, NcoError, ReportKey, Subjects } from '@nco/events';
 import { MicroBatcher, NatsService, ROOT_LOGGER, SERVICE_CONFIG } from '@nco/runtime';
 import { Logger } from 'pino';
 import { OrchestratorConfig } from '../settings';
@@ -19,6 +19,8 @@ type Outcome = CheckinReply | NcoError;
 export class CheckinService {
   private readonly log: Logger;
   private readonly batcher: MicroBatcher<CheckinBody, Outcome>;
+  /** Handed to devices with an identity so they MAC their reports (docs/security.md, "Reports"). */
+  private readonly reportKey?: ReportKey;
 
   constructor(
     private readonly hosts: HostRepository,
@@ -30,6 +32,7 @@ export class CheckinService {
     private readonly natsAccess: DeviceNatsAccess,
   ) {
     this.log = root.child({ component: 'checkin' });
+    this.reportKey = loadReportKeys(config)[0];
     this.batcher = new MicroBatcher({
       maxSize: config.CHECKIN_BATCH_SIZE,
       maxWaitMs: config.CHECKIN_BATCH_WAIT_MS,
@@ -62,7 +65,8 @@ export class CheckinService {
         const body = byMac.get(row.mac)!;
         // Admitted above: approved and not revoked, so it may have its own NATS user.
         const natsJwt = body.natsCreds && body.identity ? await this.natsAccess.issue(row.hostId, body.identity.signKey) : undefined;
-        results.set(row.mac, { hostId: row.hostId, isNew: row.inserted, reportIntervalMs: this.config.REPORT_INTERVAL_MS, ...(natsJwt ? { natsJwt } : {}) });
+        const reportKey = body.identity && this.reportKey ? { kid: this.reportKey.kid, key: this.reportKey.publicKey } : undefined;
+        results.set(row.mac, { hostId: row.hostId, isNew: row.inserted, reportIntervalMs: this.config.REPORT_INTERVAL_MS, ...(natsJwt ? { natsJwt } : {}), ...(reportKey ? { reportKey } : {}) });
       }
       // A new MAC whose proposed id was taken: a random id is drawn again, an IPv4 octet cannot be.
       todo = inputs.filter((i) => !results.has(i.mac)).map((i) => byMac.get(i.mac)!);

@@ -79,13 +79,15 @@ export class DeviceRepository {
   }
 
   /** Every device bound to these hosts, with its state: a host whose device is not approved must not be believed. */
-  async devicesOfHosts(hostIds: number[]): Promise<Map<number, { signKey: string; state: DeviceState; fingerprint: string }>> {
+  async devicesOfHosts(hostIds: number[]): Promise<Map<number, { signKey: string; encKey: string; state: DeviceState; fingerprint: string }>> {
     if (!hostIds.length) return new Map();
     const rows: Array<Record<string, unknown>> = await this.ds.query(
-      `SELECT host_id, sign_key, state, fingerprint FROM devices WHERE host_id = ANY($1::int[])`,
+      `SELECT host_id, sign_key, enc_key, state, fingerprint FROM devices WHERE host_id = ANY($1::int[])`,
       [hostIds],
     );
-    return new Map(rows.map((r) => [Number(r.host_id), { signKey: r.sign_key as string, state: r.state as DeviceState, fingerprint: r.fingerprint as string }]));
+    return new Map(
+      rows.map((r) => [Number(r.host_id), { signKey: r.sign_key as string, encKey: r.enc_key as string, state: r.state as DeviceState, fingerprint: r.fingerprint as string }]),
+    );
   }
 
   /** Approved devices' keys by host id, for a batch of deliveries or reports. */

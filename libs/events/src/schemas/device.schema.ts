@@ -65,6 +65,8 @@ export const CheckinReply = z.object({
   reportIntervalMs: z.number().int().min(100),
   /** The device's NATS user JWT, when it asked (natsCreds) and the NCO issues them; its seed is the device's identity key. */
   natsJwt: z.string().min(1).max(8192).optional(),
+  /** The NCO's X25519 report key (base64 SPKI), for a device with an identity: its reports are then MAC'ed (docs/security.md, "Reports"). */
+  reportKey: z.object({ kid: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), key: z.string().min(1).max(256) }).optional(),
 });
 export type CheckinReply = z.infer<typeof CheckinReply>;
 

@@ -4,7 +4,7 @@ import { commandSigningBytes } from './command-signing';
 import { DeviceKeys } from './device-keys';
 
 /** Device → NCO messages are signed under their own tag, so a device signature can never pass as a command's. */
-const DEVICE_TAG = 'nco-dev/1';
+export const DEVICE_TAG = 'nco-dev/1';
 
 /** Signs a device's envelope (check-in, report, answer) with its identity key; kid = its fingerprint. */
 export function signDeviceEnvelope<B>(env: Envelope<B>, subject: string, keys: DeviceKeys): Envelope<B> {

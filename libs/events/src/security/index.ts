@@ -9,3 +9,4 @@ export * from './nats-permissions';
 export * from './nats-auth';
 export * from './device-nkey';
 export * from './nats-auth-dir';
+export * from './report-mac';

@@ -103,10 +103,17 @@ export const SigningSettings = z.object({
   NCO_SIGNING_KEY_FILE: z.string().min(1).optional(),
 });
 
+/** The NCO's report key (docs/security.md, "Reports"): `kid:base64(PKCS#8 X25519)[,kid:…]`, or a file holding it. */
+export const ReportKeySettings = z.object({
+  NCO_REPORT_KEY: z.string().min(8).optional(),
+  NCO_REPORT_KEY_FILE: z.string().min(1).optional(),
+});
+
 /** The settings every NCO service reads, with its own default HTTP port. */
 export function serviceSettings(defaultHttpPort: number) {
   return LoggingSettings.extend(NatsSettings.shape)
     .extend(SigningSettings.shape)
+    .extend(ReportKeySettings.shape)
     .extend(DatabaseSettings.shape)
     .extend(RedisSettings.shape)
     .extend(HttpSettings.shape)
