@@ -1,4 +1,4 @@
-import { parseSigningKey, parseTrustedKeys } from '@nco/events';
+import { parseReportKeys, parseSigningKey, parseTrustedKeys } from '@nco/events';
 import { execFile, spawnSync } from 'node:child_process';
 import { KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -117,8 +117,8 @@ describe('deploy/compose.yaml', () => {
     }
   });
 
-  it.each(['NCO_KEK', 'NCO_SIGNING_KEY', 'DCA_TRUSTED_KEYS', 'NCO_ENROLL_TOKEN', 'FLEET_IDENTITY_SEED'])('refuses to start without %s, naming it', (key) => {
-    expect(Object.keys(CALLER_ENV).sort()).toEqual(['DCA_TRUSTED_KEYS', 'FLEET_IDENTITY_SEED', 'NCO_ENROLL_TOKEN', 'NCO_KEK', 'NCO_SIGNING_KEY']);
+  it.each(['NCO_KEK', 'NCO_SIGNING_KEY', 'DCA_TRUSTED_KEYS', 'NCO_REPORT_KEY', 'NCO_ENROLL_TOKEN', 'FLEET_IDENTITY_SEED'])('refuses to start without %s, naming it', (key) => {
+    expect(Object.keys(CALLER_ENV).sort()).toEqual(['DCA_TRUSTED_KEYS', 'FLEET_IDENTITY_SEED', 'NCO_ENROLL_TOKEN', 'NCO_KEK', 'NCO_REPORT_KEY', 'NCO_SIGNING_KEY']);
     expect(() => interpolate(raw, { ...CALLER_ENV, [key]: undefined })).toThrow(new RegExp(`required variable ${key} is missing`));
   });
 
@@ -137,6 +137,18 @@ describe('deploy/compose.yaml', () => {
       expect(services[agent].environment!.DCA_ALLOW_UNSIGNED).toBeUndefined();
     }
     expect(services.dashboard.environment!.NCO_SIGNING_KEY).toBeUndefined();
+  });
+
+  it('keys report MACs: the orchestrator and monitor-svc, and no other service, have the X25519 report key deploy/new-keys.sh makes', () => {
+    const [report, ...more] = parseReportKeys(CALLER_ENV.NCO_REPORT_KEY);
+    expect(more).toEqual([]);
+    expect(report.kid).toBe('ci-1-report');
+    expect(report.privateKey.asymmetricKeyType).toBe('x25519');
+    expect(newKeys().NCO_REPORT_KEY).not.toBe(CALLER_ENV.NCO_REPORT_KEY);
+    for (const [name, s] of Object.entries(services)) {
+      const expected = ['orchestrator', 'monitor-svc'].includes(name) ? CALLER_ENV.NCO_REPORT_KEY : undefined;
+      expect([name, s.environment?.NCO_REPORT_KEY]).toEqual([name, expected]);
+    }
   });
 
   it('enrolls devices at first check-in: the orchestrator and every agent share the bootstrap token; the fleet has a stable identity seed', () => {

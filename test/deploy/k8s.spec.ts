@@ -1,4 +1,4 @@
-import { parseSigningKey, parseTrustedKeys } from '@nco/events';
+import { parseReportKeys, parseSigningKey, parseTrustedKeys } from '@nco/events';
 import { spawnSync } from 'node:child_process';
 import { KeyObject } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -251,6 +251,21 @@ describe('k8s/', () => {
       }
       const fleet = find(o, 'Deployment', 'fleet');
       if (fleet) expect(environmentOf(o, template(fleet).spec.containers[0]).FLEET_IDENTITY_SEED.length).toBeGreaterThanOrEqual(32);
+    });
+
+    it('keys report MACs: the orchestrator and monitor-svc share the X25519 report key; no other container sees it', () => {
+      const o = objects();
+      const reportKeyOf = (app: string) => environmentOf(o, template(get(o, 'Deployment', app)).spec.containers[0]).NCO_REPORT_KEY;
+      const spec = reportKeyOf('orchestrator');
+      expect(parseReportKeys(spec).map((k) => k.privateKey.asymmetricKeyType)).toEqual(['x25519']);
+      expect(reportKeyOf('monitor-svc')).toBe(spec);
+      if (overlay === 'production') expect(spec).toBe(tree.keys.NCO_REPORT_KEY);
+      for (const w of o.filter((x) => WORKLOADS.includes(x.kind))) {
+        for (const c of [...template(w).spec.containers, ...((template(w).spec as { initContainers?: Container[] }).initContainers ?? [])]) {
+          const app = appOf(c) ?? '';
+          expect([w.metadata.name, c.name, secretKeysOf(o, c).includes('NCO_REPORT_KEY')]).toEqual([w.metadata.name, c.name, ['orchestrator', 'monitor-svc'].includes(app)]);
+        }
+      }
     });
 
     it('signs device commands with a key every agent trusts; services all sign', () => {

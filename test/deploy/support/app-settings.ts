@@ -1,4 +1,4 @@
-import { loadSigningKey } from '@nco/events';
+import { loadReportKeys, loadSigningKey } from '@nco/events';
 import { DatabaseSettings, loadConfig } from '@nco/runtime';
 import { networkInterfaces } from 'node:os';
 import { ConstructSettings } from '../../../apps/construct-svc/src/settings';
@@ -12,11 +12,15 @@ import { OrchestratorSettings } from '../../../apps/orchestrator/src/settings';
 import { RevokeSettings } from '../../../apps/revoke-svc/src/settings';
 import { SecuritySettings } from '../../../apps/security-svc/src/settings';
 
-/** A service: its settings, and its command-signing key read as NatsService reads it. */
-function service(schema: Parameters<typeof loadConfig>[0]) {
+/**
+ * A service: its settings, its command-signing key read as NatsService reads it, and (for the
+ * orchestrator and monitor-svc) its report keys read as they read them.
+ */
+function service(schema: Parameters<typeof loadConfig>[0], readsReportKey = false) {
   return (env: NodeJS.ProcessEnv) => {
-    const config = loadConfig(schema, env) as { NCO_SIGNING_KEY?: string; NCO_SIGNING_KEY_FILE?: string };
+    const config = loadConfig(schema, env) as { NCO_SIGNING_KEY?: string; NCO_SIGNING_KEY_FILE?: string; NCO_REPORT_KEY?: string; NCO_REPORT_KEY_FILE?: string };
     loadSigningKey(config);
+    if (readsReportKey) loadReportKeys(config);
     return config;
   };
 }
@@ -27,11 +31,11 @@ function service(schema: Parameters<typeof loadConfig>[0]) {
  * key, a bad value) fails here instead of in a pod.
  */
 const LOADERS: Record<string, (env: NodeJS.ProcessEnv) => unknown> = {
-  orchestrator: service(OrchestratorSettings),
+  orchestrator: service(OrchestratorSettings, true),
   'construct-svc': service(ConstructSettings),
   'deploy-svc': service(DeploySettings),
   'revoke-svc': service(RevokeSettings),
-  'monitor-svc': service(MonitorSettings),
+  'monitor-svc': service(MonitorSettings, true),
   'security-svc': service(SecuritySettings),
   dashboard: (env) => loadConfig(DashboardSettings, env),
   fleet: (env) => {

@@ -48,6 +48,7 @@ export function k8sTreeWithSecrets(): { dir: string; keys: Record<string, string
   appendFileSync(join(secrets, 'kek.env'), `NCO_KEK=${keys.NCO_KEK}\n`);
   appendFileSync(join(secrets, 'signing.env'), `NCO_SIGNING_KEY=${keys.NCO_SIGNING_KEY}\n`);
   appendFileSync(join(secrets, 'enroll.env'), `NCO_ENROLL_TOKEN=${keys.NCO_ENROLL_TOKEN}\n`);
+  appendFileSync(join(secrets, 'report-key.env'), `NCO_REPORT_KEY=${keys.NCO_REPORT_KEY}\n`);
   const trusted = join(production, 'trusted-keys.env');
   writeFileSync(trusted, readFileSync(trusted, 'utf8').replace(/^DCA_TRUSTED_KEYS=$/m, `DCA_TRUSTED_KEYS=${keys.DCA_TRUSTED_KEYS}`));
   return { dir: join(dir, 'k8s'), keys, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
