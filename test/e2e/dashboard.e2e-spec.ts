@@ -1,3 +1,4 @@
+import { pollUntil } from '@nco/events/testing';
 import { createService, RunningService } from '@nco/runtime';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -80,6 +81,8 @@ describe('dashboard: live in a browser', () => {
     await page.click('a[data-nav="stream"]');
     await page.waitForSelector('ul.stream li[data-kind="report"]');
     await page.click('a[href="#/stream/events"]');
+    // The findings were listed before the click: wait for the filter's re-render, not for them.
+    await pollUntil(async () => (await page.locator('ul.stream li[data-kind="report"]').count()) === 0, 'the events filter to hide the reports', 10_000);
     await page.waitForSelector('ul.stream li[data-kind="reconcile.finding"]');
     expect(await page.locator('ul.stream li[data-kind="report"]').count()).toBe(0);
     expect(await page.locator('ul.stream li[data-kind="reconcile.finding"]').first().textContent()).toMatch(/installed module \d+ \(dns-tag\)/);

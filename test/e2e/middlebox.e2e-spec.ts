@@ -54,6 +54,8 @@ describe('middleboxes: inverse modules kept in step with deployments', () => {
   it('deploying dns-tag delivers its dissector once, to the wireshark middleboxes only', async () => {
     await deploy([hosts[0]]);
     await pollUntil(async () => wireshark.every((w) => holds(w)), 'the dissector on both wireshark middleboxes', 30_000);
+    // The devices hold it a moment before deploy-svc records their answers in the CIB.
+    await pollUntil(async () => (await Promise.all(wireshark.map((w) => records(w.hostId!)))).every((r) => r[0]?.state === 'installed'), 'the CIB to record both', 30_000);
     for (const w of wireshark) {
       expect(holds(w)).toEqual(DISSECTOR);
       expect(await records(w.hostId!)).toEqual([expect.objectContaining({ module: 'dns-tag', state: 'installed', removed_at: null, last_error: null })]);
