@@ -145,8 +145,13 @@ describe('middleboxes: inverse modules kept in step with deployments', () => {
     expect(holds(ids, 'l45_dns_tag.rules')).toEqual(readFileSync(rules));
     expect(holds(wireshark[0], 'l45_dns_tag.rules')).toBeUndefined();
 
-    const table = await nco('middleboxes');
-    expect(table.stdout).toMatch(new RegExp(`${ids.hostId}\\s+ids\\s+.*dns-tag:l45_dns_tag\\.rules \\(installed\\)`));
+    // The CIB records it once deploy-svc settles the device's answer, a moment after the write.
+    const installedRow = new RegExp(`${ids.hostId}\\s+ids\\s+.*dns-tag:l45_dns_tag\\.rules \\(installed\\)`);
+    const table = await pollUntil(async () => {
+      const t = await nco('middleboxes');
+      return installedRow.test(t.stdout) ? t : null;
+    }, 'nco middleboxes to show the rules installed', 30_000);
+    expect(table.stdout).toMatch(installedRow);
 
     const unlinked = await nco('inverse', 'unlink', 'dns-tag', 'ids');
     expect(unlinked).toMatchObject({ code: 0, stdout: expect.stringMatching(/removing it from 1 middlebox/) });
