@@ -1,5 +1,5 @@
 import { connectNats, NatsBus, silentLogger, Subjects } from '@nco/events';
-import { pollUntil } from '@nco/events/testing';
+import { NatsServerHandle, pollUntil, startNatsServer } from '@nco/events/testing';
 import { randomInt } from 'node:crypto';
 import { SimulatedDriver } from '../driver/simulated.driver';
 import { FakeNco } from '../fleet/fake-nco';
@@ -7,7 +7,9 @@ import { stampedKo } from '../testing/stamped-artifacts';
 import { Agent } from './agent';
 import { SoloRuntime } from './solo.runtime';
 
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+// A server of its own: other suites' fake NCOs on a shared server would answer this one's check-ins.
+let natsServer: NatsServerHandle;
+let NATS_URL: string;
 
 /** One DCA as main.ts runs it: its own connection, timer and command subscription. */
 describe('Agent with SoloRuntime (real NATS)', () => {
@@ -16,6 +18,8 @@ describe('Agent with SoloRuntime (real NATS)', () => {
   let nco: FakeNco;
 
   beforeAll(async () => {
+    natsServer = await startNatsServer();
+    NATS_URL = natsServer.url;
     ncoBus = new NatsBus(await connectNats({ servers: NATS_URL, name: 'fake-nco', failFast: true }, silentLogger), silentLogger);
     dcaBus = new NatsBus(await connectNats({ servers: NATS_URL, name: 'dca', failFast: true }, silentLogger), silentLogger);
     nco = new FakeNco(ncoBus, { firstHostId: randomInt(1_000_000, 2_000_000_000), reportIntervalMs: 100, watchReports: true });
@@ -47,4 +51,6 @@ describe('Agent with SoloRuntime (real NATS)', () => {
     // No subscription left: the request finds no responder at all.
     await expect(ncoBus.request(Subjects.device.requestReport, { hostId }, {})).rejects.toMatchObject({ code: 'unavailable' });
   });
+  // Last: the suite's connections drain first.
+  afterAll(async () => natsServer?.close());
 });

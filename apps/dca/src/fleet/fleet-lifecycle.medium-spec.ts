@@ -1,12 +1,14 @@
 import { connectNats, NatsBus, ReportBody, silentLogger, Subjects } from '@nco/events';
-import { pollUntil } from '@nco/events/testing';
+import { NatsServerHandle, pollUntil, startNatsServer } from '@nco/events/testing';
 import { randomBytes, randomInt } from 'node:crypto';
 import pino from 'pino';
 import { installCommand, stampedKo } from '../testing/stamped-artifacts';
 import { FakeNco } from './fake-nco';
 import { Fleet } from './fleet';
 
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+// A server of its own: other suites' fake NCOs on a shared server would answer this one's check-ins.
+let natsServer: NatsServerHandle;
+let NATS_URL: string;
 
 /**
  * A test "NCO" drives a module's whole lifecycle on a fleet device over real NATS, with the
@@ -22,6 +24,8 @@ describe('Module lifecycle on a fleet device (real NATS)', () => {
   const subs: Array<{ unsubscribe(): void }> = [];
 
   beforeAll(async () => {
+    natsServer = await startNatsServer();
+    NATS_URL = natsServer.url;
     bus = new NatsBus(await connectNats({ servers: NATS_URL, name: 'dca-lifecycle-test', failFast: true }, silentLogger), silentLogger);
     nco = new FakeNco(bus, { firstHostId: randomInt(1_000_000, 2_000_000_000), reportIntervalMs: 600_000 });
     await nco.start();
@@ -106,4 +110,6 @@ describe('Module lifecycle on a fleet device (real NATS)', () => {
     });
     expect((await fleet.devices[1].driver.report()).Installed).toEqual([]);
   });
+  // Last: the suite's connections drain first.
+  afterAll(async () => natsServer?.close());
 });

@@ -1,12 +1,14 @@
 import { connectNats, decodeEnvelope, NatsBus, silentLogger, Subjects } from '@nco/events';
-import { pollUntil } from '@nco/events/testing';
+import { NatsServerHandle, pollUntil, startNatsServer } from '@nco/events/testing';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import pino from 'pino';
 import { stampedKo } from '../testing/stamped-artifacts';
 import { FakeNco } from './fake-nco';
 import { Fleet } from './fleet';
 
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+// A server of its own: other suites' fake NCOs on a shared server would answer this one's check-ins.
+let natsServer: NatsServerHandle;
+let NATS_URL: string;
 
 /**
  * A fleet of 50 devices and 2 middleboxes against the shared NATS server and a fake NCO. Host ids
@@ -24,6 +26,8 @@ describe('Fleet (real NATS)', () => {
   const hostIds = () => fleet.devices.map((d) => d.hostId as number);
 
   beforeAll(async () => {
+    natsServer = await startNatsServer();
+    NATS_URL = natsServer.url;
     bus = new NatsBus(await connectNats({ servers: NATS_URL, name: 'dca-fleet-test', failFast: true }, silentLogger), silentLogger);
     nco = new FakeNco(bus, { firstHostId: base, reportIntervalMs: 200, watchReports: true });
     await nco.start();
@@ -136,4 +140,6 @@ describe('Fleet (real NATS)', () => {
     expect(nco.checkins.get(stopped.mac)).toBe(checkins + 1);
     await pollUntil(() => reportsOf(hostId) >= quietFrom + 2, 'reports from the restarted device');
   });
+  // Last: the suite's connections drain first.
+  afterAll(async () => natsServer?.close());
 });

@@ -1,5 +1,5 @@
 import { connectNats, NatsBus, silentLogger, Subjects } from '@nco/events';
-import { pollUntil } from '@nco/events/testing';
+import { NatsServerHandle, pollUntil, startNatsServer } from '@nco/events/testing';
 import { createHash, randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,9 @@ import { FakeNco } from '../fleet/fake-nco';
 import { InverseKeeper } from './inverse-keeper';
 import { DirInverseStore } from './inverse-store';
 
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+// A server of its own: other suites' fake NCOs on a shared server would answer this one's check-ins.
+let natsServer: NatsServerHandle;
+let NATS_URL: string;
 const LUA = readFileSync(join(__dirname, '../../../../modules/dns-tag/inverse/wireshark/l45_dns_tag.lua'));
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -23,6 +25,8 @@ describe('middlebox DCA (real NATS, inverse folder on disk)', () => {
   let dir: string;
 
   beforeAll(async () => {
+    natsServer = await startNatsServer();
+    NATS_URL = natsServer.url;
     ncoBus = new NatsBus(await connectNats({ servers: NATS_URL, name: 'fake-nco', failFast: true }, silentLogger), silentLogger);
     dcaBus = new NatsBus(await connectNats({ servers: NATS_URL, name: 'middlebox', failFast: true }, silentLogger), silentLogger);
     nco = new FakeNco(ncoBus, { firstHostId: randomInt(1_000_000, 2_000_000_000), reportIntervalMs: 100, watchReports: true });
@@ -87,4 +91,6 @@ describe('middlebox DCA (real NATS, inverse folder on disk)', () => {
     await agent.stop();
     await runtime.drained();
   });
+  // Last: the suite's connections drain first.
+  afterAll(async () => natsServer?.close());
 });
