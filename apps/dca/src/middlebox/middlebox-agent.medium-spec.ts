@@ -50,6 +50,7 @@ describe('middlebox DCA (real NATS, inverse folder on disk)', () => {
       inverse: new InverseKeeper(new DirInverseStore(dir), silentLogger),
     });
     await agent.start();
+    await dcaBus.nc.flush();
     const hostId = agent.hostId!;
     expect(nco.lastCheckin.get('02:fe:00:00:00:01')).toMatchObject({ middleboxType: 'wireshark' });
     expect(nco.reports.get(hostId)?.last?.body.inverse ?? []).toEqual([]);
@@ -82,6 +83,8 @@ describe('middlebox DCA (real NATS, inverse folder on disk)', () => {
     const runtime = new SoloRuntime(dcaBus, silentLogger);
     const agent = new Agent({ bus: dcaBus, driver: new SimulatedDriver(), runtime, logger: silentLogger, identity: { mac: '02:fe:00:00:00:02', release: '6.1.0-27-amd64' } });
     await agent.start();
+    // The server has the device's command subscriptions once its connection is flushed.
+    await dcaBus.nc.flush();
     const hostId = agent.hostId!;
     await expect(ncoBus.request(Subjects.device.inverseRemove, { hostId }, { module: 'dns-tag', file: 'l45_dns_tag.lua' }, { hostId })).rejects.toMatchObject({
       code: 'invalid_request',
